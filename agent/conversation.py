@@ -1,0 +1,241 @@
+"""Answering one chat message: route its intent to an answer, an edit, a re-run or export.
+
+Every handler returns either new state (a stage re-ran) or reply text that is appended to
+the conversation's messages in the checkpointer, so nothing said is lost on restart.
+"""
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from agent.commands import HELP, Intent, estimator_for, stage_for
+from agent.reasoners.offline import find_columns
+from agent.templates import template_code
+from tools.errors import InputError
+from tools.estimators import spec_for
+from tools.graphs import (
+    CausalGraph,
+    add_edge,
+    mark_post_treatment,
+    mark_unobserved,
+    remove_edge,
+    reverse_edge,
+)
+from tools.intake import resolve_column
+from tools.sandbox import SandboxLimits, run_in_sandbox
+
+if TYPE_CHECKING:
+    from agent.session import Session
+
+EDITS: dict[str, Callable[..., CausalGraph]] = {
+    "add": add_edge, "remove": remove_edge, "delete": remove_edge, "drop": remove_edge,
+    "reverse": reverse_edge, "flip": reverse_edge,
+}
+
+
+class Reply(Exception):
+    """Raised by a handler to answer in words without touching the analysis."""
+
+    def __init__(self, text: str, **extra: object) -> None:
+        super().__init__(text)
+        self.text, self.extra = text, extra
+
+
+def handle(session: "Session", intent: Intent, text: str) -> dict:
+    """Apply ``intent``; return the new state, having recorded any reply in it."""
+    handler = HANDLERS.get(intent.kind, unknown)
+    try:
+        return handler(session, intent, text)
+    except Reply as reply:
+        return session.record(text, reply.text, **reply.extra)
+    except InputError as exc:
+        return session.record(text, str(exc))
+
+
+def _columns(state: dict) -> list[str]:
+    return [c["name"] for c in state["dataset"]["profile"]["columns"]]
+
+
+def _need(state: dict, key: str, what: str) -> dict:
+    if not state.get(key):
+        raise Reply(f"There is no {what} yet; upload a dataset and ask a question first.")
+    return state[key]
+
+
+def approve(session: "Session", intent: Intent, text: str) -> dict:
+    pending = session.pending()
+    if not pending or pending["kind"] != "approve_graph":
+        raise Reply("Nothing is waiting for approval right now.")
+    return session.resume({"action": "approve"}, user_text=text)
+
+
+def accept(session: "Session", intent: Intent, text: str) -> dict:
+    pending = session.pending()
+    if not pending or pending["kind"] != "review_refutation":
+        raise Reply("There is no failed refutation waiting for a decision.")
+    return session.resume({"action": "accept"}, user_text=text)
+
+
+def edit_graph(session: "Session", intent: Intent, text: str) -> dict:
+    state = session.values
+    graph = CausalGraph.model_validate(_need(state, "graph", "graph"))
+    columns = _columns(state)
+    if intent.kind == "mark":
+        node = resolve_column(intent.args["node"], graph.nodes)
+        marker = mark_unobserved if intent.args["what"].lower() in ("unobserved", "latent") \
+            else mark_post_treatment
+        edited, note = marker(graph, node), f"Marked {node} as {intent.args['what']}."
+    else:
+        cause = _graph_name(intent.args["cause"], graph, columns)
+        effect = _graph_name(intent.args["effect"], graph, columns)
+        operation = EDITS[intent.args["op"].lower()]
+        edited = operation(graph, cause, effect)
+        note = f"{intent.args['op'].capitalize()} edge {cause} -> {effect}."
+    payload = {"action": "edit", "graph": edited.model_dump(mode="json"), "note": note}
+    if session.pending() and session.pending()["kind"] == "approve_graph":
+        return session.resume(payload, user_text=text)
+    return session.rerun("identification", user_text=text, graph=payload["graph"])
+
+
+def _graph_name(name: str, graph: CausalGraph, columns: list[str]) -> str:
+    """A node of the graph, or a data column that the edit will add to it."""
+    try:
+        return resolve_column(name, graph.nodes)
+    except InputError:
+        return resolve_column(name, columns)
+
+
+def set_target(session: "Session", intent: Intent, text: str) -> dict:
+    _need(session.values, "identification", "identified effect")
+    return session.rerun("estimation", user_text=text, target=intent.args["target"].lower())
+
+
+def set_variable(session: "Session", intent: Intent, text: str) -> dict:
+    state = session.values
+    column = resolve_column(intent.args["column"], _columns(_need_dataset(state)))
+    return session.rerun("question", user_text=text, **{intent.args["which"].lower(): column},
+                         graph_text=None, adjustment=None, design=None, method=None)
+
+
+def _need_dataset(state: dict) -> dict:
+    _need(state, "dataset", "dataset")
+    return state
+
+
+def use_estimator(session: "Session", intent: Intent, text: str) -> dict:
+    _need(session.values, "identification", "identified effect")
+    spec = spec_for(estimator_for(intent.args["method"]))
+    return session.rerun("identification", user_text=text, method=spec.method,
+                         design=spec.estimand)
+
+
+def rerun(session: "Session", intent: Intent, text: str) -> dict:
+    stage = stage_for(intent.args["stage"])
+    if stage is None:
+        raise Reply(f"I don't know the stage {intent.args['stage']!r}; stages are intake, "
+                    "question, modeling, identification, estimation, refutation, report.")
+    _need(session.values, "dataset", "dataset")
+    return session.rerun(stage, user_text=text)
+
+
+def show(session: "Session", intent: Intent, text: str) -> dict:
+    state, what = session.values, intent.args["what"].lower()
+    if what == "warnings":
+        from agent.result import collect_warnings
+
+        items = collect_warnings(state)
+        raise Reply("\n".join(f"- `{w['code']}`: {w['message']}" for w in items)
+                    or "No warnings so far.")
+    key = {"graph": "modeling", "estimate": "estimation", "refutations": "refutation",
+           "data": "dataset"}[what]
+    value = _need(state, key, what)
+    if what == "data":
+        raise Reply(value["profile"]["reading"])
+    if what == "graph":
+        edges = "\n".join(f"- {e['cause']} -> {e['effect']} ({e['source']}: {e['note']})"
+                          for e in state["graph"]["edges"])
+        raise Reply(f"{value['reading']}\n{edges}")
+    raise Reply(value["reading"])
+
+
+def why(session: "Session", intent: Intent, text: str) -> dict:
+    """Answer from provenance: the role, the edges and the adjustment decision."""
+    state = session.values
+    graph = CausalGraph.model_validate(_need(state, "graph", "graph"))
+    names = list(dict.fromkeys(graph.nodes + _columns(state)))
+    mentioned = find_columns(intent.args["subject"], names)
+    if not mentioned:
+        raise Reply("Which variable? For example `why age?` or `why did you adjust for age?`.")
+    subject = mentioned[-1]
+    lines = []
+    role = next((r for r in state.get("roles") or [] if r["name"] == subject), None)
+    if role:
+        lines.append(f"{subject} is a **{role['role']}** ({role['source']}: {role['evidence']}).")
+    for edge in graph.edges:
+        if subject in (edge.cause, edge.effect):
+            lines.append(f"- edge {edge.cause} -> {edge.effect}: {edge.source}"
+                         + (f" — {edge.note}" if edge.note else ""))
+    ident = state.get("identification") or {}
+    if subject in ident.get("adjustment_set", []):
+        lines.append(f"It is in the adjustment set because it opens a backdoor path from "
+                     f"{state['treatment']} to {state['outcome']}.")
+    elif ident:
+        lines.append("It is not adjusted for: no backdoor path needs it (or adjusting would "
+                     "bias the total effect).")
+    if subject not in graph.nodes:
+        lines.append(f"{subject} is not in the graph.")
+    raise Reply("\n".join(lines))
+
+
+def run_code(session: "Session", intent: Intent, text: str) -> dict:
+    state = _need_dataset(session.values)
+    return _sandboxed(session, text, intent.args["code"], state)
+
+
+def template(session: "Session", intent: Intent, text: str) -> dict:
+    state = _need_dataset(session.values)
+    code = template_code(intent, state)
+    return _sandboxed(session, text, code, state)
+
+
+def _sandboxed(session: "Session", text: str, code: str, state: dict) -> dict:
+    settings = session.settings
+    limits = SandboxLimits(wall_seconds=settings.sandbox_seconds,
+                           cpu_seconds=max(1, int(settings.sandbox_seconds)),
+                           memory_mb=settings.sandbox_memory_mb)
+    outcome = run_in_sandbox(code, state["dataset"]["path"], limits)
+    figures = session.save_figures([f.png_base64 for f in outcome.figures])
+    body = outcome.reading
+    if outcome.stdout.strip():
+        body += f"\n```\n{outcome.stdout.strip()[:4000]}\n```"
+    if not outcome.ok and outcome.stderr.strip():
+        body += f"\n```\n{outcome.stderr.strip()[-2000:]}\n```"
+    extra: dict = {"images": figures, "table": outcome.table, "code": code}
+    if outcome.ok:
+        extra["custom_code"] = [code]
+    raise Reply(body, **extra)
+
+
+def export(session: "Session", intent: Intent, text: str) -> dict:
+    _need(session.values, "estimation", "estimate")
+    written = session.export(session.export_dir())
+    names = ", ".join(sorted(written))
+    raise Reply(f"Exported {names}.", files=[str(p) for p in written.values()])
+
+
+def show_help(session: "Session", intent: Intent, text: str) -> dict:
+    raise Reply(HELP)
+
+
+def unknown(session: "Session", intent: Intent, text: str) -> dict:
+    pending = session.pending()
+    hint = f" {pending['question']}" if pending else ""
+    raise Reply(f"I did not understand that.{hint} Say `help` to see what I can do, for "
+                "example `why age?`, `add edge age -> treat`, `use matching` or `export`.")
+
+
+HANDLERS: dict[str, Callable[["Session", Intent, str], dict]] = {
+    "approve": approve, "accept": accept, "edit": edit_graph, "mark": edit_graph,
+    "target": set_target, "set_variable": set_variable, "use": use_estimator,
+    "rerun": rerun, "show": show, "why": why, "run_code": run_code, "plot": template,
+    "table": template, "export": export, "help": show_help, "unknown": unknown,
+}

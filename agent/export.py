@@ -1,0 +1,100 @@
+"""Write the analysis out: result.json, analysis.py, analysis.ipynb, report.md, graph.png.
+
+Files are written to a temporary name and renamed into place, so an interrupted export
+never leaves a half-written file behind.
+"""
+
+import json
+from pathlib import Path
+
+import nbformat
+
+from agent.state import AnalysisState
+from tools.errors import InputError
+from tools.graphs import CausalGraph
+from tools.plots import draw_graph
+from tools.scriptgen import ScriptPlan, render_notebook, render_script
+
+PORTABLE_MODULES = ["tools.portable", "tools.portable_refute"]
+
+
+def script_plan(state: AnalysisState) -> ScriptPlan:
+    if not state.get("estimation"):
+        raise InputError("There is no estimate to export yet; run the analysis first.")
+    codes = state.get("stage_code") or {}
+    dataset = state["dataset"]
+    return ScriptPlan(
+        title=f"Effect of {state['treatment']} on {state['outcome']}",
+        data_path=dataset.get("source_path") or dataset["path"],
+        load_code=dataset["load_code"],
+        analysis_code=codes.get("identification", "") + codes.get("estimation", ""),
+        refutation_code=codes.get("refutation", "") if state.get("refutation") else "",
+        custom_code=state.get("custom_code") or [],
+        modules=PORTABLE_MODULES,
+    )
+
+
+def _write(path: Path, content: str | bytes) -> Path:
+    partial = path.with_name(path.name + ".partial")
+    if isinstance(content, bytes):
+        partial.write_bytes(content)
+    else:
+        partial.write_text(content, encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+def export_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {"result.json": _write(out_dir / "result.json",
+                                     json.dumps(result, indent=2, default=str))}
+    if not state.get("estimation"):
+        return written
+    plan = script_plan(state)
+    roles = {r["name"]: r["role"] for r in state.get("roles") or []}
+    graph = CausalGraph.model_validate(state["graph"])
+    written["graph.png"] = _write(out_dir / "graph.png", draw_graph(graph, roles))
+    written["analysis.py"] = _write(out_dir / "analysis.py", render_script(plan))
+    written["analysis.ipynb"] = _write(out_dir / "analysis.ipynb",
+                                       nbformat.writes(render_notebook(plan)))
+    written["report.md"] = _write(out_dir / "report.md", render_report(state, result))
+    return written
+
+
+def _number(value: object) -> str:
+    return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def render_report(state: AnalysisState, result: dict) -> str:
+    """The report a colleague can read: answer first, then every assumption behind it."""
+    estimate = result["estimate"]
+    lines = [f"# Effect of {result['treatment']} on {result['outcome']}", ""]
+    if result.get("question"):
+        lines += [f"Question: *{result['question']}*", ""]
+    lines += ["## Answer", "", state["estimation"]["reading"], "",
+              "| estimator | target | estimate | 95% low | 95% high |", "|---|---|---|---|---|"]
+    for row in [estimate, *result["alternatives"]]:
+        lines.append(f"| {row['label'] or row['method']} | {row['target'].upper()} | "
+                     f"{_number(row['value'])} | {_number(row['ci_low'])} | "
+                     f"{_number(row['ci_high'])} |")
+    lines += ["", "## Causal graph", "", "![causal graph](graph.png)", "",
+              "| cause | effect | source | note |", "|---|---|---|---|"]
+    lines += [f"| {e['cause']} | {e['effect']} | {e['source']} | {e['note']} |"
+              for e in result["graph"]["edges"]]
+    if result["roles"]:
+        lines += ["", "## Roles of the variables", "", "| variable | role | source | evidence |",
+                  "|---|---|---|---|"]
+        lines += [f"| {r['name']} | {r['role']} | {r['source']} | {r['evidence']} |"
+                  for r in result["roles"]]
+    lines += ["", "## Identification", "", result["identification"]["reading"] or ""]
+    if result["refutations"]:
+        lines += ["", "## Refutations", "", "| check | status | effect under check | p-value "
+                  "| reading |", "|---|---|---|---|---|"]
+        lines += [f"| {r['name']} | {r['status']} | {_number(r['new_effect'])} | "
+                  f"{_number(r['p_value'])} | {r['reading']} |" for r in result["refutations"]]
+    if result["warnings"]:
+        lines += ["", "## Warnings", ""]
+        lines += [f"- `{w['code']}` ({w['stage']}): {w['message']}" for w in result["warnings"]]
+    lines += ["", "## Reproduce", "", "Run `python analysis.py` in this folder (pass another "
+              "data path as its argument, `--refute` to re-run the refuters).", ""]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The two reasoners behind one interface: offline (deterministic) and LLM-backed."""

@@ -1,0 +1,36 @@
+"""The interface both reasoners implement, and the answers they give.
+
+The agent only ever talks to a ``Reasoner``; whether an answer came from column-name
+heuristics, the data or an LLM is recorded in each answer's ``source`` so the user can ask
+why and challenge it.
+"""
+
+from typing import Literal, Protocol
+
+import pandas as pd
+from pydantic import BaseModel
+
+from tools.intake import DatasetProfile
+from tools.modeling import ModelingResult
+
+Target = Literal["ate", "att", "atc"]
+
+
+class QuestionParse(BaseModel):
+    treatment: str | None = None
+    outcome: str | None = None
+    target: Target = "ate"
+    source: str = "heuristic"
+    note: str = ""
+    candidates: dict[str, list[str]] = {}
+
+
+class Reasoner(Protocol):
+    name: str
+
+    def parse_question(self, question: str, profile: DatasetProfile) -> QuestionParse:
+        """Map a question in words onto the treatment, outcome and target."""
+
+    def propose_graph(self, df: pd.DataFrame, profile: DatasetProfile, treatment: str,
+                      outcome: str, seed: int = 0) -> ModelingResult:
+        """A causal graph over the dataset with a role and provenance for every column."""

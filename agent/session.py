@@ -1,0 +1,169 @@
+"""The Python API the CLI and the UI share: start, resume, re-run, inspect, export.
+
+A ``Session`` is one conversation, i.e. one LangGraph thread in the SQLite checkpointer
+under ``CAUSAL_ASSISTANT_HOME``; constructing a Session with an existing ``thread_id`` after
+a restart picks the conversation up where it stopped.
+"""
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from langgraph.checkpoint.sqlite import SqliteSaver
+from langgraph.types import Command
+
+from agent.config import Settings
+from agent.context import AgentContext
+from agent.export import export_analysis
+from agent.graph import build_graph
+from agent.reasoners.offline import OfflineReasoner
+from agent.result import build_result
+
+EventHandler = Callable[[str, Any], None]
+_SAVERS: dict[Path, SqliteSaver] = {}
+_SAVERS_LOCK = threading.Lock()
+
+
+def checkpointer_for(settings: Settings) -> SqliteSaver:
+    """One saver per database file per process; SQLite serialises the writers."""
+    path = settings.checkpoint_path
+    with _SAVERS_LOCK:
+        if path not in _SAVERS:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            _SAVERS[path] = SqliteSaver(connection)
+        return _SAVERS[path]
+
+
+def make_reasoner(settings: Settings):
+    """The LLM reasoner when an endpoint is configured and allowed, else the offline one."""
+    offline = OfflineReasoner()
+    if not settings.use_llm:
+        return offline
+    from agent.reasoners.llm import LLMReasoner
+
+    return LLMReasoner(settings, fallback=offline)
+
+
+def _said(role: str, content: str, **extra: Any) -> dict:
+    return {"role": role, "content": content, **{k: v for k, v in extra.items() if v}}
+
+
+class Session:
+    def __init__(self, settings: Settings | None = None, thread_id: str | None = None,
+                 reasoner=None) -> None:
+        self.settings = settings or Settings.from_env()
+        self.thread_id = thread_id or uuid.uuid4().hex
+        offline = OfflineReasoner()
+        self.context = AgentContext(self.settings, reasoner or make_reasoner(self.settings),
+                                    offline)
+        self.graph = build_graph(self.context, checkpointer_for(self.settings))
+        self.config = {"configurable": {"thread_id": self.thread_id}}
+
+    def start(self, data_path: str | Path, *, question: str | None = None,
+              treatment: str | None = None, outcome: str | None = None,
+              target: str | None = None, method: str | None = None,
+              graph_text: str | None = None, seed: int = 0, auto_approve: bool = False,
+              on_event: EventHandler | None = None) -> dict:
+        """Run a new analysis from intake until it finishes or needs the user."""
+        inputs = {"data_path": str(data_path), "question": question, "treatment": treatment,
+                  "outcome": outcome, "target": target, "method": method,
+                  "graph_text": graph_text, "seed": seed, "auto_approve": auto_approve,
+                  "entry": "intake", "error": None,
+                  "adjustment": None, "design": None,
+                  "messages": [_said("user", question or f"Analyse {Path(data_path).name}")]}
+        return self._run(inputs, on_event)
+
+    def resume(self, answer: Any, on_event: EventHandler | None = None,
+               user_text: str | None = None) -> dict:
+        """Answer the question the analysis stopped at (e.g. approve the graph)."""
+        if user_text:
+            self.graph.update_state(self.config, {"messages": [_said("user", user_text)]})
+        return self._run(Command(resume=answer), on_event)
+
+    def rerun(self, entry: str, on_event: EventHandler | None = None,
+              user_text: str | None = None, **changes: Any) -> dict:
+        """Go back to a stage with changed inputs and run on from there."""
+        said = [_said("user", user_text)] if user_text else []
+        return self._run({**changes, "entry": entry, "error": None, "messages": said},
+                         on_event)
+
+    def proceed(self, on_event: EventHandler | None = None) -> dict:
+        """Continue from the last checkpoint, e.g. after the process died mid-analysis."""
+        return self._run(None, on_event)
+
+    def send(self, text: str, on_event: EventHandler | None = None) -> dict:
+        """Answer one chat message: a question, an edit, a re-run, code to run, or export."""
+        from agent.commands import parse_command
+        from agent.conversation import handle
+
+        self._on_event = on_event
+        try:
+            return handle(self, parse_command(text), text)
+        finally:
+            self._on_event = None
+
+    def record(self, user_text: str, reply: str, **extra: Any) -> dict:
+        """Keep a question and its answer in the conversation without running a stage."""
+        custom = extra.pop("custom_code", None)
+        update: dict = {"messages": [_said("user", user_text), _said("assistant", reply, **extra)]}
+        if custom:
+            update["custom_code"] = custom
+        self.graph.update_state(self.config, update)
+        return self.values
+
+    def _run(self, payload: Any, on_event: EventHandler | None) -> dict:
+        handler = on_event or getattr(self, "_on_event", None)
+        # "sync" durability: each stage's checkpoint is on disk before the next stage starts,
+        # so a killed process loses at most the stage it was running.
+        for mode, event in self.graph.stream(payload, self.config, durability="sync",
+                                             stream_mode=["updates", "custom"]):
+            if handler:
+                handler(mode, event)
+        return self.values
+
+    @property
+    def values(self) -> dict:
+        return dict(self.graph.get_state(self.config).values)
+
+    def pending(self) -> dict | None:
+        """What the analysis is waiting for the user to answer, if anything.
+
+        Rebuilt from the node the thread is paused at rather than read from the interrupt,
+        because a question answered meanwhile (a state update) hides the interrupt value.
+        """
+        from agent.graph import WAITING_NODES
+        from agent.stages import waiting_question
+
+        snapshot = self.graph.get_state(self.config)
+        for node in snapshot.next:
+            if node in WAITING_NODES:
+                return waiting_question(node, snapshot.values)
+        return None
+
+    def save_figures(self, pngs_base64: list[str]) -> list[str]:
+        """Keep sandbox figures as files; state holds only their paths."""
+        import base64
+
+        folder = self.settings.home / "figures" / self.thread_id
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for png in pngs_base64:
+            path = folder / f"{uuid.uuid4().hex[:12]}.png"
+            path.write_bytes(base64.b64decode(png))
+            paths.append(str(path))
+        return paths
+
+    def export_dir(self) -> Path:
+        return self.settings.home / "exports" / self.thread_id
+
+    def result(self) -> dict:
+        return build_result(self.values)
+
+    def export(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write result.json, analysis.py, analysis.ipynb and report.md into ``out_dir``."""
+        return export_analysis(self.values, build_result(self.values), Path(out_dir))

@@ -1,0 +1,219 @@
+"""One function per stage of the analysis, each reading state and returning its update.
+
+Stages call ``tools/`` for every number and the reasoner for every judgement; they record
+their warnings, timings and reproducing code under their own name so that re-running a
+stage replaces, rather than duplicates, what it said before.
+"""
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from langgraph.config import get_stream_writer
+from langgraph.types import interrupt
+
+from agent.context import AgentContext
+from agent.datastore import store_dataset
+from agent.state import AnalysisState
+from tools.errors import InputError
+from tools.estimation import EstimationResult, estimate_effect
+from tools.graphs import CausalGraph, parse_graph, validate_graph
+from tools.identification import identify_effect
+from tools.intake import DatasetProfile, load_code, profile_table, resolve_column
+from tools.refutation import refute_estimate
+from tools.results import ToolResult
+
+Stage = Callable[[AnalysisState], dict]
+
+
+def say(text: str) -> list[dict]:
+    return [{"role": "assistant", "content": text}]
+
+
+def recorded(stage: str, result: ToolResult, started: float) -> dict:
+    """The bookkeeping every stage adds: warnings, timing and reproducing code."""
+    return {
+        "stage": stage,
+        "stage_warnings": {stage: [w.model_dump(mode="json") for w in result.warnings]},
+        "timings_s": {stage: round(time.perf_counter() - started, 4)},
+        "stage_code": {stage: result.code},
+    }
+
+
+def guarded(stage: str, run: Stage) -> Stage:
+    """Turn a user-fixable problem into a reply and a stop, never a crash."""
+
+    def node(state: AnalysisState) -> dict:
+        try:
+            return run(state)
+        except InputError as exc:
+            return {"error": str(exc), "stage": stage, "messages": say(str(exc))}
+
+    node.__name__ = stage
+    return node
+
+
+class Stages:
+    def __init__(self, context: AgentContext) -> None:
+        self.ctx = context
+
+    def intake(self, state: AnalysisState) -> dict:
+        started = time.perf_counter()
+        source = Path(state["data_path"]).expanduser()
+        if not source.is_file():
+            raise InputError(f"No file at {source}; check the path.")
+        limit = self.ctx.settings.max_upload_mb * 1024 * 1024
+        if source.stat().st_size > limit:
+            raise InputError(f"The file is {source.stat().st_size / 2**20:.0f} MB, over the "
+                             f"{self.ctx.settings.max_upload_mb} MB limit "
+                             "(CAUSAL_ASSISTANT_MAX_UPLOAD_MB).")
+        stored, digest = store_dataset(source, self.ctx.settings.data_dir)
+        state = {**state, "dataset": {"path": str(stored), "hash": digest}}
+        profile = profile_table(self.ctx.frame(state))
+        dataset = {"path": str(stored), "hash": digest, "name": source.name,
+                   "source_path": str(source.resolve()), "profile": profile.model_dump(mode="json"),
+                   "load_code": load_code(stored)}
+        return {"dataset": dataset, "messages": say(profile.reading),
+                **recorded("intake", profile, started)}
+
+    def question(self, state: AnalysisState) -> dict:
+        started = time.perf_counter()
+        columns = [c["name"] for c in state["dataset"]["profile"]["columns"]]
+        treatment, outcome = state.get("treatment"), state.get("outcome")
+        target = state.get("target")
+        note = "named by the user"
+        if not (treatment and outcome):
+            parsed = self._parse(state)
+            treatment, outcome = treatment or parsed.treatment, outcome or parsed.outcome
+            target, note = target or parsed.target, parsed.note
+        if not treatment or not outcome:
+            missing = "treatment" if not treatment else "outcome"
+            raise InputError(f"Could not tell which column is the {missing}; name it (for "
+                             "example 'effect of <treatment> on <outcome>', or --"
+                             f"{missing} COLUMN).")
+        treatment, outcome = resolve_column(treatment, columns), resolve_column(outcome, columns)
+        target = (target or "ate").lower()
+        if target not in ("ate", "att", "atc"):
+            raise InputError(f"Unknown target {target!r}; use ate, att or atc.")
+        result = ToolResult(reading=f"Treatment {treatment}, outcome {outcome}, target "
+                                    f"{target.upper()} ({note}).")
+        return {"treatment": treatment, "outcome": outcome, "target": target,
+                "messages": say(result.reading), **recorded("question", result, started)}
+
+    def _parse(self, state: AnalysisState):
+        profile = DatasetProfile.model_validate(state["dataset"]["profile"])
+        return self.ctx.reasoner.parse_question(state.get("question") or "", profile)
+
+    def modeling(self, state: AnalysisState) -> dict:
+        started = time.perf_counter()
+        columns = [c["name"] for c in state["dataset"]["profile"]["columns"]]
+        if state.get("graph_text"):
+            graph = parse_graph(state["graph_text"])
+            validate_graph(graph, columns)
+            for node in (state["treatment"], state["outcome"]):
+                if node not in graph.nodes:
+                    raise InputError(f"The graph has no node {node!r}; add it with its edges.")
+            result = ToolResult(reading=f"Using your graph: {len(graph.nodes)} variables, "
+                                        f"{len(graph.edges)} edges.")
+            roles: list[dict] = []
+        else:
+            profile = DatasetProfile.model_validate(state["dataset"]["profile"])
+            proposed = self.ctx.reasoner.propose_graph(
+                self.ctx.frame(state), profile, state["treatment"], state["outcome"],
+                seed=state.get("seed", 0))
+            graph, result = proposed.graph, proposed
+            roles = [r.model_dump(mode="json") for r in proposed.roles]
+        return {"graph": graph.model_dump(mode="json"), "roles": roles,
+                "modeling": {"reading": result.reading}, "messages": say(result.reading),
+                **recorded("modeling", result, started)}
+
+    def approve_graph(self, state: AnalysisState) -> dict:
+        """Wait for the user to approve the graph, or take an edited one and ask again."""
+        if state.get("auto_approve"):
+            return {"decision": None}
+        answer = interrupt(waiting_question("approve_graph", state))
+        if isinstance(answer, dict) and answer.get("graph"):
+            graph = CausalGraph.model_validate(answer["graph"])
+            columns = [c["name"] for c in state["dataset"]["profile"]["columns"]]
+            validate_graph(graph, columns)
+            return {"graph": graph.model_dump(mode="json"), "decision": "edited",
+                    "messages": say(answer.get("note") or "Graph updated; approve it when it "
+                                    "matches what you know.")}
+        return {"decision": None, "messages": say("Graph approved.")}
+
+    def identification(self, state: AnalysisState) -> dict:
+        started = time.perf_counter()
+        data = self.ctx.model_data(state)
+        ident = identify_effect(data, state.get("adjustment"), state.get("design"))
+        update = {"identification": ident.model_dump(mode="json"), "messages": say(ident.reading),
+                  **recorded("identification", ident, started)}
+        update["stage_warnings"] = {
+            "identification": update["stage_warnings"]["identification"]
+            + [w.model_dump(mode="json") for w in data.result.warnings]}
+        update["stage_code"] = {"identification": data.result.code + ident.code}
+        if ident.estimand == "none":
+            update["error"] = ident.reading
+        return update
+
+    def _identified(self, state: AnalysisState):
+        data = self.ctx.model_data(state)
+        ident = identify_effect(data, state.get("adjustment"), state.get("design"))
+        return data, ident
+
+    def estimation(self, state: AnalysisState) -> dict:
+        started = time.perf_counter()
+        data, ident = self._identified(state)
+        result = estimate_effect(data, ident, target=state.get("target", "ate"),
+                                 method=state.get("method"), seed=state.get("seed", 0))
+        return {"estimation": result.model_dump(mode="json"), "messages": say(result.reading),
+                **recorded("estimation", result, started)}
+
+    def refutation(self, state: AnalysisState) -> dict:
+        started = time.perf_counter()
+        data, ident = self._identified(state)
+        estimate = EstimationResult.model_validate(state["estimation"])
+        writer = get_stream_writer()
+        result = refute_estimate(
+            data, ident, estimate, seed=state.get("seed", 0),
+            time_budget_s=self.ctx.settings.refutation_budget_s,
+            progress=lambda name, done: writer({"progress": {"refuter": name, "done": done}}))
+        return {"refutation": result.model_dump(mode="json"), "messages": say(result.reading),
+                **recorded("refutation", result, started)}
+
+    def review_refutation(self, state: AnalysisState) -> dict:
+        """A failed refuter stops an interactive run until the user decides what to do;
+        headless runs keep the warning and go on."""
+        failed = failed_refuters(state)
+        if not failed or state.get("auto_approve"):
+            return {"decision": None}
+        answer = interrupt(waiting_question("review_refutation", state))
+        action = answer.get("action") if isinstance(answer, dict) else str(answer)
+        if action == "respecify":
+            return {"decision": "respecify",
+                    "messages": say("Back to the graph: edit it, then approve.")}
+        return {"decision": None, "messages": say(
+            f"Accepted with a caveat: {', '.join(failed)} failed; the report says so.")}
+
+    def report(self, state: AnalysisState) -> dict:
+        refutation = (state.get("refutation") or {}).get("reading", "")
+        text = (f"{state['estimation']['reading']} {refutation} Say `export` for a script, "
+                "notebook and report that reproduce every number, or `help` for what else "
+                "I can do.")
+        return {"stage": "report", "messages": say(" ".join(text.split()))}
+
+
+def failed_refuters(state: AnalysisState) -> list[str]:
+    return [r["name"] for r in (state.get("refutation") or {}).get("refutations", [])
+            if r["status"] == "fail"]
+
+
+def waiting_question(node: str, state: AnalysisState) -> dict:
+    """What a waiting node asks; also rebuilt from state by ``Session.pending``."""
+    if node == "approve_graph":
+        return {"kind": "approve_graph", "graph": state["graph"],
+                "question": "Does this graph match what you know? Approve it, or edit it "
+                            "(e.g. 'add edge age -> treat')."}
+    return {"kind": "review_refutation", "failed": failed_refuters(state),
+            "question": "A refutation failed. Re-specify the graph ('respecify'), try another "
+                        "estimator ('use matching'), or accept with a caveat ('accept')?",
+            "choices": ["respecify", "use another estimator", "accept"]}

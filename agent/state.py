@@ -1,0 +1,50 @@
+"""The conversation's state: plain, JSON-friendly values only.
+
+The checkpointer stores this after every stage, so it holds no DataFrame and no live
+object: the dataset is referenced by content hash and path, and tool results are stored as
+their ``model_dump()``.
+"""
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+STAGES = ("intake", "question", "modeling", "identification", "estimation", "refutation",
+          "report")
+
+
+def merge_dicts(left: dict, right: dict) -> dict:
+    return {**(left or {}), **(right or {})}
+
+
+class AnalysisState(TypedDict, total=False):
+    # inputs
+    data_path: str
+    question: str
+    treatment: str
+    outcome: str
+    target: str
+    method: str
+    treated_level: Any
+    graph_text: str
+    seed: int
+    entry: str
+    auto_approve: bool
+    # stage outputs
+    dataset: dict
+    graph: dict
+    roles: list[dict]
+    adjustment: list[str] | None
+    design: str | None
+    modeling: dict
+    identification: dict
+    estimation: dict
+    refutation: dict
+    stage_warnings: Annotated[dict[str, list[dict]], merge_dicts]
+    timings_s: Annotated[dict[str, float], merge_dicts]
+    stage_code: Annotated[dict[str, str], merge_dicts]
+    # conversation
+    messages: Annotated[list[dict], operator.add]
+    custom_code: Annotated[list[str], operator.add]
+    stage: str
+    error: str | None
+    decision: str | None

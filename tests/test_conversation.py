@@ -1,0 +1,147 @@
+"""Multi-turn conversations offline: approval, edits, why-questions, re-runs, code, memory."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from agent.commands import parse_command
+from agent.config import Settings
+from agent.session import Session
+
+
+def new_session(home: Path, thread_id: str | None = None) -> Session:
+    return Session(Settings.from_env(home=home, refutation_budget_s=5), thread_id=thread_id)
+
+
+def last_reply(state: dict) -> str:
+    return state["messages"][-1]["content"]
+
+
+@pytest.mark.parametrize("text, kind, args", [
+    ("add edge age -> treat", "edit", {"op": "add", "cause": "age", "effect": "treat"}),
+    ("remove edge 'prior earnings' -> treat", "edit",
+     {"op": "remove", "cause": "prior earnings", "effect": "treat"}),
+    ("reverse edge a → b", "edit", {"op": "reverse", "cause": "a", "effect": "b"}),
+    ("mark income unobserved", "mark", {"node": "income", "what": "unobserved"}),
+    ("why did you adjust for income?", "why", {"subject": "did you adjust for income"}),
+    ("why age", "why", {"subject": "age"}),
+    ("use matching", "use", {"method": "matching"}),
+    ("target att", "target", {"target": "att"}),
+    ("outcome is re78", "set_variable", {"which": "outcome", "column": "re78"}),
+    ("go back to modeling", "rerun", {"stage": "modeling"}),
+    ("plot overlap", "plot", {"kind": "overlap"}),
+    ("plot distribution of age", "plot", {"column": "age"}),
+    ("table earnings by region", "table", {"column": "earnings", "group": "region"}),
+    ("show refutations", "show", {"what": "refutations"}),
+    ("run: print(1)", "run_code", {"code": "print(1)"}),
+    ("approve", "approve", {}),
+    ("export", "export", {}),
+    ("help", "help", {}),
+    ("what is the meaning of life", "unknown", {"text": "what is the meaning of life"}),
+])
+def test_command_language(text: str, kind: str, args: dict) -> None:
+    intent = parse_command(text)
+    assert intent.kind == kind
+    assert intent.args == args
+
+
+def test_approve_edit_why_and_rerun(isolated_home, training_csv, true_effect) -> None:
+    session = new_session(isolated_home)
+    state = session.start(training_csv, question="Does treat raise earnings_after?")
+    assert session.pending()["kind"] == "approve_graph"
+    assert "estimation" not in state
+
+    reply = last_reply(session.send("why did you adjust for age?"))
+    assert "age" in reply and "confounder" in reply
+    assert session.pending()["kind"] == "approve_graph"
+
+    state = session.send("remove edge region -> earnings_after")
+    assert not any(e["cause"] == "region" and e["effect"] == "earnings_after"
+                   for e in state["graph"]["edges"])
+    assert session.pending()["kind"] == "approve_graph"
+    assert "cycle" in last_reply(session.send("add edge earnings_after -> age"))
+
+    state = session.send("add edge region -> earnings_after")
+    state = session.send("approve")
+    assert session.pending() is None
+    estimate = state["estimation"]["estimate"]
+    assert estimate["ci_low"] <= true_effect <= estimate["ci_high"]
+    assert state["refutation"]["refutations"]
+
+    state = session.send("use matching")
+    assert state["estimation"]["estimate"]["method"] == "backdoor.propensity_score_matching"
+    state = session.send("target att")
+    assert state["estimation"]["estimate"]["target"] == "att"
+    assert "help" in last_reply(session.send("what is the meaning of life"))
+
+
+def test_code_runs_in_sandbox_and_joins_the_export(isolated_home, training_csv,
+                                                   tmp_path) -> None:
+    session = new_session(isolated_home)
+    session.start(training_csv, treatment="treat", outcome="earnings_after", auto_approve=True)
+    state = session.send("plot overlap")
+    message = state["messages"][-1]
+    assert message["images"] and Path(message["images"][0]).read_bytes()[:4] == b"\x89PNG"
+    state = session.send("run: print(df['age'].mean() > 18)")
+    assert "True" in last_reply(state)
+    assert state["custom_code"] == ["print(df['age'].mean() > 18)"] or \
+        state["custom_code"][-1] == "print(df['age'].mean() > 18)"
+    state = session.send("run: import os; print(os.environ.get('OPENAI_API_KEY'))")
+    assert "None" in last_reply(state)
+    state = session.send("run: while True: pass")
+    assert "time" in last_reply(state).lower()
+    assert not any("while True" in c for c in state["custom_code"])
+    state = session.send("export")
+    files = state["messages"][-1]["files"]
+    script = next(Path(f) for f in files if f.endswith("analysis.py"))
+    assert "df['age'].mean() > 18" in script.read_text()
+
+
+def test_conversation_survives_a_restart(isolated_home, training_csv) -> None:
+    first = new_session(isolated_home)
+    first.start(training_csv, question="effect of treat on earnings_after")
+    assert first.pending()["kind"] == "approve_graph"
+    again = new_session(isolated_home, thread_id=first.thread_id)
+    assert again.pending()["kind"] == "approve_graph"
+    state = again.send("approve")
+    assert state["estimation"]["estimate"]["value"] > 0
+    assert [m["role"] for m in state["messages"]].count("user") == 2
+
+
+def test_killed_mid_analysis_resumes_with_nothing_lost(isolated_home, training_csv) -> None:
+    """Kill -9 the process once estimation is checkpointed; a new process finishes it."""
+    program = textwrap.dedent(f"""
+        import sys
+        from agent.config import Settings
+        from agent.session import Session
+        session = Session(Settings.from_env(refutation_budget_s=120), thread_id="crash")
+        def on_event(mode, event):
+            if mode == "updates" and "estimation" in event:
+                print("ESTIMATED", flush=True)
+        session.start({str(training_csv)!r}, treatment="treat", outcome="earnings_after",
+                      auto_approve=True, on_event=on_event)
+        print("FINISHED", flush=True)
+    """)
+    env = {**os.environ, "CAUSAL_ASSISTANT_HOME": str(isolated_home)}
+    process = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE,
+                               text=True, env=env, cwd=Path(__file__).parents[1])
+    for line in process.stdout:
+        if line.strip() == "ESTIMATED":
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+
+    session = new_session(isolated_home, thread_id="crash")
+    before = session.values
+    assert before["estimation"]["estimate"]["value"] > 0
+    assert "refutation" not in before
+    state = session.proceed()
+    assert state["refutation"]["refutations"]
+    assert state["stage"] == "report"
+    assert state["estimation"] == before["estimation"]

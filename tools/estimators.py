@@ -1,0 +1,107 @@
+"""The catalogue of DoWhy estimators and the rules for when each applies.
+
+Keeping the rules as data lets the agent explain a choice ("matching needs a binary
+treatment") and lets the user ask for any estimator that fits, instead of a fixed default.
+"""
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from tools.errors import InputError
+
+EstimandKind = Literal["backdoor", "frontdoor", "iv"]
+TreatmentKind = Literal["binary", "continuous"]
+Target = Literal["ate", "att", "atc"]
+
+
+class EstimatorSpec(BaseModel):
+    method: str
+    label: str
+    estimand: EstimandKind
+    treatments: tuple[TreatmentKind, ...]
+    targets: tuple[Target, ...]
+    min_rows: int = 0
+    params: dict = {}
+    why: str
+
+
+CATALOGUE: tuple[EstimatorSpec, ...] = (
+    EstimatorSpec(
+        method="backdoor.linear_regression", label="linear regression adjustment",
+        estimand="backdoor", treatments=("binary", "continuous"), targets=("ate", "att", "atc"),
+        why="adjusts for the backdoor set in one regression; efficient and exact when the "
+            "outcome is close to linear in the covariates",
+    ),
+    EstimatorSpec(
+        method="backdoor.propensity_score_weighting", label="inverse propensity weighting",
+        estimand="backdoor", treatments=("binary",), targets=("ate", "att", "atc"), min_rows=100,
+        params={"weighting_scheme": "ips_stabilized_weight"},
+        why="models who gets treated instead of the outcome, so it does not rely on the "
+            "outcome being linear",
+    ),
+    EstimatorSpec(
+        method="backdoor.propensity_score_matching", label="propensity score matching",
+        estimand="backdoor", treatments=("binary",), targets=("ate", "att", "atc"), min_rows=100,
+        why="compares each unit with the most similar units of the other group",
+    ),
+    EstimatorSpec(
+        method="backdoor.propensity_score_stratification", label="propensity score stratification",
+        estimand="backdoor", treatments=("binary",), targets=("ate", "att", "atc"), min_rows=1000,
+        why="compares treated and untreated within strata of similar propensity",
+    ),
+    EstimatorSpec(
+        method="iv.instrumental_variable", label="instrumental variable (Wald / 2SLS)",
+        estimand="iv", treatments=("binary", "continuous"), targets=("ate",),
+        why="uses only the variation in treatment that the instrument causes, so it survives "
+            "unmeasured confounding if the instrument is valid",
+    ),
+    EstimatorSpec(
+        method="frontdoor.two_stage_regression", label="front-door two-stage regression",
+        estimand="frontdoor", treatments=("binary", "continuous"), targets=("ate",),
+        why="chains the treatment's effect on the mediator with the mediator's effect on the "
+            "outcome, which survives unmeasured treatment-outcome confounding",
+    ),
+)
+
+
+def spec_for(method: str) -> EstimatorSpec:
+    """Look a method up by its DoWhy name or its short name ("matching", "ipw")."""
+    wanted = method.strip().lower().replace(" ", "_")
+    for spec in CATALOGUE:
+        short = spec.method.split(".", 1)[1]
+        if wanted in (spec.method, short) or (len(wanted) >= 4 and wanted in short):
+            return spec
+    known = ", ".join(s.method for s in CATALOGUE)
+    raise InputError(f"Unknown estimator {method!r}; choose one of: {known}.")
+
+
+def applicable(estimand: EstimandKind, treatment: TreatmentKind, target: Target,
+               n_rows: int) -> list[EstimatorSpec]:
+    """Every catalogue entry fit for this design, in order of preference.
+
+    A regression without interactions estimates one average effect, so for the effect on
+    a subgroup (ATT, ATC) of a binary treatment, weighting, which targets the subgroup
+    directly, comes first.
+    """
+    fitting = [
+        s for s in CATALOGUE
+        if s.estimand == estimand and treatment in s.treatments and target in s.targets
+        and n_rows >= s.min_rows
+    ]
+    if target != "ate" and treatment == "binary":
+        fitting.sort(key=lambda s: s.method != "backdoor.propensity_score_weighting")
+    return fitting
+
+
+def check_applicable(spec: EstimatorSpec, estimand: EstimandKind, treatment: TreatmentKind,
+                     target: Target) -> None:
+    """Refuse, with the reason, an estimator the user asked for that does not fit."""
+    if spec.estimand != estimand:
+        raise InputError(f"{spec.label} needs a {spec.estimand} design, but this analysis is "
+                         f"identified by {estimand}; pick a {estimand} estimator.")
+    if treatment not in spec.treatments:
+        raise InputError(f"{spec.label} needs a binary treatment; this treatment is {treatment}.")
+    if target not in spec.targets:
+        raise InputError(f"{spec.label} estimates only {', '.join(spec.targets).upper()}, "
+                         f"not {target.upper()}.")

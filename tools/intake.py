@@ -1,0 +1,554 @@
+"""Load the user's table and describe its columns.
+
+Intake is the first stage: question mapping, graph proposals and estimator choice all work
+from the column kinds decided here, and every unusable file has to stop here with one
+sentence the user can act on instead of a pandas traceback. The exact pandas call used to
+read a file is also rendered as code, so an exported script loads the data identically.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import hashlib
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, get_args
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from pandas.api import types as ptypes
+from pydantic import BaseModel
+
+from tools.errors import InputError
+from tools.results import ToolResult, WarningCode
+
+ColumnKind = Literal[
+    "binary", "continuous", "count", "categorical", "datetime", "identifier", "constant", "text"
+]
+KIND_ORDER: tuple[str, ...] = get_args(ColumnKind)
+
+SUPPORTED_SUFFIXES: tuple[str, ...] = (
+    ".csv",
+    ".tsv",
+    ".tab",
+    ".txt",
+    ".parquet",
+    ".pq",
+    ".xlsx",
+    ".xls",
+)
+_TAB_SUFFIXES = (".tsv", ".tab")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_EXCEL_SUFFIXES = (".xlsx", ".xls")
+# Excel header cells can be numbers (years, codes); every later stage indexes by str.
+_EXCEL_RENAME = ".rename(columns=str)"
+
+_SNIFF_BYTES = 32 * 1024
+_CANDIDATE_DELIMITERS = ",;\t|"
+_WHITESPACE_SEP = r"\s+"
+_DECIMAL_COMMA = re.compile(r"(?:^|;)\s*-?\d+,\d+\s*(?:;|$)", re.MULTILINE)
+
+_MAX_LEVELS = 20
+_FEW_LEVELS = 50
+_FEW_LEVELS_SHARE = 0.05
+_ID_NAME_UNIQUE_SHARE = 0.95
+_DATE_SHARE = 0.9
+_CHECK_SAMPLE = 1000
+_ID_TOKENS = {"id", "uuid", "guid"}
+_DATE_RE = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d"
+    r"|\d\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+    re.IGNORECASE,
+)
+_READ_ERRORS = (
+    pd.errors.ParserError,
+    ValueError,
+    OSError,
+    KeyError,
+    zipfile.BadZipFile,
+    csv.Error,
+)
+
+
+class ColumnProfile(BaseModel):
+    """What later stages need to know about one column without touching the rows."""
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    missing_share: float
+    n_unique: int
+    levels: list[str] = []
+    mean: float | None = None
+    std: float | None = None
+    min: float | None = None
+    max: float | None = None
+
+
+class DatasetProfile(ToolResult):
+    """Schema summary of a table; this, not the DataFrame, is what the agent keeps in state."""
+
+    n_rows: int
+    n_columns: int
+    columns: list[ColumnProfile]
+    profiled_rows: int
+
+    def column(self, name: str) -> ColumnProfile:
+        """The profile of ``name``, forgiving case/space/underscore slips like resolve_column."""
+        resolved = resolve_column(name, self.names())
+        return next(c for c in self.columns if c.name == resolved)
+
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_options(path: Path) -> tuple[str, dict]:
+    """The pandas reader and keyword arguments for this file.
+
+    Decided once from the file itself so that ``load_table`` and the exported script's
+    ``load_code`` make the very same call.
+    """
+    path = Path(path)
+    suffix = _checked_suffix(path)
+    if suffix in _PARQUET_SUFFIXES:
+        return "read_parquet", {}
+    if suffix in _EXCEL_SUFFIXES:
+        return "read_excel", {}
+    encoding = _text_encoding(path)
+    sample = _text_sample(path, encoding)
+    sep = "\t" if suffix in _TAB_SUFFIXES else _sniff_delimiter(sample, suffix == ".txt")
+    options = {"sep": sep, "encoding": encoding, "low_memory": False}
+    if sep == ";" and _DECIMAL_COMMA.search(sample):
+        options["decimal"] = ","  # European exports: '1,5;2,25' means 1.5 and 2.25
+    return "read_csv", options
+
+
+def load_table(path: str | Path, *, max_bytes: int | None = None) -> pd.DataFrame:
+    """Read a CSV/TSV/Parquet/Excel file, refusing anything unusable with one clear line."""
+    path = Path(path)
+    suffix = _checked_suffix(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise InputError(f"'{path.name}' is empty; upload a file with a header row and data.")
+    if max_bytes is not None and size > max_bytes:
+        raise InputError(
+            f"The file is {_size_text(size)}, over the {_size_text(max_bytes)} limit "
+            "(CAUSAL_ASSISTANT_MAX_UPLOAD_MB); use a smaller extract or raise that limit."
+        )
+    reader, kwargs = read_options(path)
+    if reader == "read_csv":
+        _check_header(_csv_header(path, kwargs["sep"], kwargs["encoding"]))
+    elif reader == "read_excel":
+        _check_header(_read(path, suffix, lambda: _excel_header(path)))
+    else:
+        _check_header(_read(path, suffix, lambda: pq.read_schema(path).names))
+    df = _read(path, suffix, lambda: getattr(pd, reader)(path, **kwargs))
+    if suffix in _EXCEL_SUFFIXES:
+        df = df.rename(columns=str)
+    _check_content(df, path)
+    return df
+
+
+def load_code(path: Path, variable: str = "DATA_PATH") -> str:
+    """The one line ``load_table`` runs, as code reading the file named by ``variable``.
+
+    It assumes ``import pandas as pd`` and binds ``df``.
+    """
+    reader, kwargs = read_options(Path(path))
+    args = "".join(f", {key}={value!r}" for key, value in kwargs.items())
+    rename = _EXCEL_RENAME if Path(path).suffix.lower() in _EXCEL_SUFFIXES else ""
+    return f"df = pd.{reader}({variable}{args}){rename}"
+
+
+def file_hash(path: str | Path) -> str:
+    """SHA-256 of the file's bytes: the dataset's identity in serialisable agent state."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checked_suffix(path: Path) -> str:
+    if not path.exists():
+        raise InputError(f"File '{path}' does not exist; check the path and try again.")
+    if not path.is_file():
+        raise InputError(f"'{path}' is a folder, not a file; give the path of a data file.")
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        shown = f"'{suffix}'" if suffix else "no extension"
+        raise InputError(
+            f"'{path.name}' has {shown}, which is not a supported table format; "
+            f"save it as one of {', '.join(SUPPORTED_SUFFIXES)}."
+        )
+    return suffix
+
+
+def _text_encoding(path: Path) -> str:
+    """UTF-8 when the whole file decodes as UTF-8 (streamed), else Latin-1, which never fails."""
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+        if _looks_binary(head):
+            raise InputError(
+                f"'{path.name}' does not look like a text table (it contains binary data); "
+                "export the data as CSV, TSV, Parquet or Excel."
+            )
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            block = head
+            while block:
+                decoder.decode(block)
+                block = handle.read(1 << 20)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "latin-1"
+    return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+
+
+def _looks_binary(head: bytes) -> bool:
+    control = sum(byte < 9 or 13 < byte < 32 for byte in head)
+    return b"\x00" in head or control > 0.05 * len(head)
+
+
+def _text_sample(path: Path, encoding: str) -> str:
+    """The first few KB, cut at a line end: a cut-off last line breaks delimiter consistency."""
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        sample = handle.read(_SNIFF_BYTES)
+    if len(sample) == _SNIFF_BYTES and "\n" in sample:
+        sample = sample[: sample.rfind("\n") + 1]
+    return sample
+
+
+def _sniff_delimiter(sample: str, whitespace_allowed: bool) -> str:
+    """Pick among , ; tab |; aligned columns separated by spaces are common in .txt files."""
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_CANDIDATE_DELIMITERS).delimiter
+    except csv.Error:
+        pass
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    widths = {len(line.split()) for line in lines}
+    if whitespace_allowed and len(lines) > 1 and len(widths) == 1 and widths.pop() > 1:
+        return _WHITESPACE_SEP
+    return ","
+
+
+def _csv_header(path: Path, sep: str, encoding: str) -> list[str]:
+    """The header cells as written; pandas would rename blanks and duplicates silently."""
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        if sep == _WHITESPACE_SEP:
+            return next((line.split() for line in handle if line.strip()), [])
+        try:
+            rows = csv.reader(handle, delimiter=sep)
+            return next((row for row in rows if len(row) > 1 or (row and row[0].strip())), [])
+        except csv.Error as exc:
+            raise InputError(
+                f"Could not read the header row of '{path.name}' ({exc}); "
+                "check its quotes and delimiter."
+            ) from None
+
+
+def _excel_header(path: Path) -> list:
+    first = pd.read_excel(path, header=None, nrows=1)
+    return [] if first.empty else first.iloc[0].tolist()
+
+
+def _check_header(cells: list) -> None:
+    names = ["" if pd.isna(cell) else str(cell) for cell in cells]
+    blank = [str(i + 1) for i, name in enumerate(names) if not name.strip()]
+    if blank:
+        which = f"Column {blank[0]} has" if len(blank) == 1 else f"Columns {', '.join(blank)} have"
+        raise InputError(
+            f"{which} no name in the header row; put the column names in the first row "
+            "and give every column a name (or delete the unnamed column)."
+        )
+    duplicated = [name for name, count in Counter(names).items() if count > 1]
+    if duplicated:
+        listed = ", ".join(f"'{name}'" for name in duplicated)
+        raise InputError(
+            f"The header row repeats the column name {listed}; "
+            "rename the copies so every column has its own name."
+        )
+
+
+def _read(path: Path, suffix: str, call):
+    """Run a pandas read, turning the reader's many failure types into one readable line."""
+    try:
+        return call()
+    except pd.errors.EmptyDataError:
+        raise InputError(
+            f"'{path.name}' has no columns to read; upload a file with a header row and data."
+        ) from None
+    except ImportError:
+        raise InputError(
+            f"Reading '{suffix}' files needs an optional package that is not installed; "
+            "save the sheet as .xlsx or CSV and upload that."
+        ) from None
+    except _READ_ERRORS as exc:
+        detail = _first_line(exc)
+        if suffix in _PARQUET_SUFFIXES + _EXCEL_SUFFIXES:
+            raise InputError(
+                f"Could not read '{path.name}' as {_format_name(suffix)} ({detail}); "
+                "export it again from the program that made it, or save it as CSV."
+            ) from None
+        raise InputError(
+            f"Could not read '{path.name}' as a delimited text table ({detail}); check that "
+            "every row has as many fields as the header and that quotes are balanced."
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:200]
+
+
+def _format_name(suffix: str) -> str:
+    return "Parquet" if suffix in _PARQUET_SUFFIXES else "Excel"
+
+
+def _check_content(df: pd.DataFrame, path: Path) -> None:
+    if df.shape[1] == 0:
+        raise InputError(f"'{path.name}' has no columns; upload a file with a header row and data.")
+    if len(df) == 0:
+        raise InputError(
+            f"'{path.name}' has a header row but no data rows; upload the file with its data."
+        )
+    if bool(df.isna().all().all()):
+        raise InputError(
+            f"Every column in '{path.name}' is empty; check that you exported the right "
+            "file or sheet."
+        )
+
+
+def _size_text(n_bytes: int) -> str:
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if n_bytes >= scale:
+            value = n_bytes / scale
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def resolve_column(name: str, columns: Sequence[str]) -> str:
+    """The column the user meant: exact, else the one match ignoring case, spaces and '_'."""
+    columns = [str(c) for c in columns]
+    if name in columns:
+        return name
+    key = _name_key(name)
+    matches = [c for c in columns if _name_key(c) == key]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InputError(
+            f"Column '{name}' matches several columns ({_quoted(matches)}); use the exact name."
+        )
+    close = difflib.get_close_matches(name, columns, n=3, cutoff=0.6)
+    hint = f"did you mean {_quoted(close, ' or ')}? " if close else ""
+    raise InputError(f"Column '{name}' is not in the data; {hint}Columns: {_quoted(columns)}.")
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[\s_]+", "", name).casefold()
+
+
+def _quoted(names: Sequence[str], sep: str = ", ", limit: int = 30) -> str:
+    shown = sep.join(f"'{n}'" for n in names[:limit])
+    return f"{shown} and {len(names) - limit} more" if len(names) > limit else shown
+
+
+# --------------------------------------------------------------------------- profiling
+
+
+def profile_table(
+    df: pd.DataFrame, *, sample_rows: int = 200_000, seed: int = 0, source: Path | None = None
+) -> DatasetProfile:
+    """Classify every column and summarise missingness.
+
+    Large tables are profiled on a seeded sample (reported, so the numbers are
+    reproducible); ``source`` is the file the frame came from, used to render the code.
+    """
+    if df.shape[1] == 0 or len(df) == 0:
+        raise InputError("The table has no rows or no columns; load a file with data in it.")
+    sampled = len(df) > sample_rows
+    data = df.sample(n=sample_rows, random_state=seed) if sampled else df
+    profile = DatasetProfile(
+        n_rows=len(df),
+        n_columns=df.shape[1],
+        columns=[_profile_column(str(name), data.iloc[:, i]) for i, name in enumerate(df.columns)],
+        profiled_rows=len(data),
+    )
+    profile.reading = _reading(profile)
+    profile.code = _profile_code(source, sample_rows if sampled else None, seed)
+    if sampled:
+        profile.warn(
+            WarningCode.LARGE_DATA_SAMPLED,
+            f"Column types and summaries come from a seeded random sample of {len(data):,} "
+            f"of the {len(df):,} rows (seed {seed}); estimation uses every row.",
+        )
+    return profile
+
+
+def _profile_column(name: str, column: pd.Series) -> ColumnProfile:
+    present = _analysable(column.dropna())
+    n_unique = int(present.nunique())
+    kind = _kind(name, present, len(column), n_unique)
+    profile = ColumnProfile(
+        name=name,
+        kind=kind,
+        dtype=str(column.dtype),
+        missing_share=float(column.isna().mean()),
+        n_unique=n_unique,
+    )
+    if kind in ("binary", "categorical"):
+        counts = present.value_counts().head(_MAX_LEVELS)
+        profile.levels = [str(level) for level in counts.index]
+    if kind in ("binary", "count", "continuous") and ptypes.is_numeric_dtype(present):
+        values = present.to_numpy(dtype=float, na_value=np.nan)
+        values = values[np.isfinite(values)]
+        if values.size:
+            profile.mean, profile.min, profile.max = _finite(
+                values.mean(), values.min(), values.max()
+            )
+            profile.std = _finite(values.std(ddof=1))[0] if values.size > 1 else None
+    return profile
+
+
+def _analysable(present: pd.Series) -> pd.Series:
+    """Numbers stored as objects become numeric; unhashable cells (lists, dicts) become str."""
+    if ptypes.is_object_dtype(present):
+        inferred = pd.api.types.infer_dtype(present, skipna=True)
+        if inferred in ("integer", "floating", "mixed-integer-float", "decimal"):
+            return pd.to_numeric(present)
+        if inferred == "boolean":
+            return present.astype(bool)
+        try:
+            present.nunique()
+        except TypeError:
+            return present.astype(str)
+    return present
+
+
+def _finite(*values: float) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
+def _kind(name: str, present: pd.Series, n_rows: int, n_unique: int) -> ColumnKind:
+    """Decide a column's kind; the order of the checks is the precedence."""
+    if n_unique <= 1:
+        return "constant"
+    if n_unique == 2:
+        return "binary"
+    if ptypes.is_datetime64_any_dtype(present):
+        return "datetime"
+    unique_per_row = n_unique == n_rows
+    id_name = _id_like_name(name) and n_unique > _ID_NAME_UNIQUE_SHARE * len(present)
+    if ptypes.is_numeric_dtype(present):
+        if not _integral(present):
+            return "continuous"
+        dense = _dense_integers(present)
+        if id_name or (unique_per_row and ptypes.is_integer_dtype(present) and dense):
+            return "identifier"
+        return "count" if present.min() >= 0 else "continuous"
+    text = present.astype(str)
+    if _dates(text):
+        return "datetime"
+    free_text = _free_text(text)
+    if (unique_per_row or id_name) and not free_text:
+        return "identifier"
+    few = n_unique <= _FEW_LEVELS or n_unique < _FEW_LEVELS_SHARE * len(present)
+    return "text" if free_text and not few else "categorical"
+
+
+def _id_like_name(name: str) -> bool:
+    tokens = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)
+    return any(token.lower() in _ID_TOKENS for token in tokens)
+
+
+def _integral(values: pd.Series) -> bool:
+    if ptypes.is_integer_dtype(values):
+        return True
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    return bool(np.all(np.isfinite(numbers)) and np.all(numbers == np.round(numbers)))
+
+
+def _dense_integers(values: pd.Series) -> bool:
+    """Row numbers and issued IDs fill their range; measured integers (income) rarely do."""
+    span = float(values.max()) - float(values.min()) + 1
+    return span <= 2 * len(values)
+
+
+def _sample(text: pd.Series) -> pd.Series:
+    return text.sample(n=_CHECK_SAMPLE, random_state=0) if len(text) > _CHECK_SAMPLE else text
+
+
+def _dates(text: pd.Series) -> bool:
+    """Strings that look like and parse as dates; the pattern keeps '12' or 'March' out."""
+    sample = _sample(text)
+    if sample.str.contains(_DATE_RE).mean() <= _DATE_SHARE:
+        return False
+    try:
+        parsed = pd.to_datetime(sample, errors="coerce", format="mixed", utc=True)
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return bool(parsed.notna().mean() > _DATE_SHARE)
+
+
+def _free_text(text: pd.Series) -> bool:
+    sample = _sample(text)
+    return bool(sample.str.len().median() >= 20 and sample.str.contains(r"\s").mean() >= 0.5)
+
+
+def _reading(profile: DatasetProfile) -> str:
+    counts = Counter(c.kind for c in profile.columns)
+    kinds = ", ".join(f"{counts[kind]} {kind}" for kind in KIND_ORDER if counts[kind])
+    rows = f"{profile.n_rows:,} rows"
+    if profile.profiled_rows < profile.n_rows:
+        rows += f" (profiled on a seeded sample of {profile.profiled_rows:,})"
+    plural = "s" if profile.n_columns != 1 else ""
+    first = f"{rows} and {profile.n_columns:,} column{plural}: {kinds}."
+    missing = sorted(
+        (c for c in profile.columns if c.missing_share > 0), key=lambda c: -c.missing_share
+    )
+    if not missing:
+        return f"{first} No values are missing."
+    if len(missing) == 1:
+        only = missing[0]
+        return f"{first} {_percent(only.missing_share)} of values missing in '{only.name}'."
+    top = ", ".join(f"'{c.name}' ({_percent(c.missing_share)})" for c in missing[:3])
+    return f"{first} Values are missing in {len(missing)} columns, most in {top}."
+
+
+def _percent(share: float) -> str:
+    if share < 0.01:
+        return "<1%"
+    if 0.99 < share < 1:
+        return ">99%"
+    return f"{share:.0%}"
+
+
+def _profile_code(source: Path | None, sample_rows: int | None, seed: int) -> str:
+    lines = ["import pandas as pd", ""]
+    if source is not None:
+        lines.append(load_code(source))
+    frame = "df"
+    if sample_rows is not None:
+        lines.append(f"profiled = df.sample(n={sample_rows}, random_state={seed})")
+        frame = "profiled"
+    lines += [
+        f"print({frame}.describe(include='all').T)",
+        f"print({frame}.isna().mean().sort_values(ascending=False))",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""Turn a dataset and a graph over its columns into the frame and graph DoWhy will see.
+
+DoWhy chokes on column names with spaces or dots and on string categories, so every
+analysis runs on a prepared copy; ``ModelData`` keeps the map back to the user's names so
+readings and results always speak in the user's terms.
+"""
+
+from dataclasses import dataclass
+
+import networkx as nx
+import pandas as pd
+
+from tools import portable
+from tools.errors import InputError
+from tools.graphs import CausalGraph
+from tools.intake import resolve_column
+from tools.results import ToolResult, WarningCode
+
+
+@dataclass
+class ModelData:
+    frame: pd.DataFrame
+    column_map: dict[str, list[str]]
+    graph: nx.DiGraph
+    treatment: str
+    outcome: str
+    model_treatment: str
+    model_outcome: str
+    treatment_kind: str
+    treated_level: object
+    n_dropped: int
+    result: ToolResult
+
+    def originals(self, model_columns: list[str]) -> list[str]:
+        """The user's variable names behind some model columns, in first-seen order."""
+        owner = {col: name for name, cols in self.column_map.items() for col in cols}
+        latent = portable.safe_names(self.unobserved)
+        owner.update({safe: name for name, safe in latent.items()})
+        return list(dict.fromkeys(owner.get(c, c) for c in model_columns))
+
+    def model_columns(self, names: list[str]) -> list[str]:
+        return [col for name in names for col in self.column_map.get(name, [])]
+
+    @property
+    def unobserved(self) -> list[str]:
+        return [n for n, d in self.graph.nodes(data=True) if d.get("observed") == "no"]
+
+
+def treatment_kind(values: pd.Series, name: str) -> str:
+    """Binary or continuous; anything else is refused with what to do instead."""
+    levels = values.dropna().unique()
+    if len(levels) < 2:
+        raise InputError(f"The treatment {name!r} has a single value in the data, so there is "
+                         "nothing to compare; choose a column that varies.")
+    if len(levels) == 2:
+        return "binary"
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return "continuous"
+    raise InputError(f"The treatment {name!r} has {len(levels)} categories; recode it as two "
+                     "groups (treated vs not) or use a numeric dose.")
+
+
+def check_outcome(values: pd.Series, name: str) -> None:
+    numeric = pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+    if not numeric and values.dropna().nunique() != 2:
+        raise InputError(f"The outcome {name!r} is text; choose a numeric or yes/no outcome, "
+                         "or recode it as numbers.")
+    if values.dropna().nunique() < 2:
+        raise InputError(f"The outcome {name!r} has a single value, so no effect on it can be "
+                         "measured; choose another outcome.")
+
+
+def build_model_data(df: pd.DataFrame, graph: CausalGraph, treatment: str, outcome: str,
+                     treated_level: object = None) -> ModelData:
+    """Prepare the model frame for the observed nodes of ``graph``."""
+    treatment = resolve_column(treatment, list(df.columns))
+    outcome = resolve_column(outcome, list(df.columns))
+    if treatment == outcome:
+        raise InputError("Treatment and outcome are the same column; choose two different ones.")
+    kind = treatment_kind(df[treatment], treatment)
+    check_outcome(df[outcome], outcome)
+    levels = sorted(df[treatment].dropna().unique(), key=str) if kind == "binary" else []
+    if kind == "binary" and treated_level is None:
+        treated_level = max(levels) if _orderable(levels) else levels[1]
+    treated_level = _plain(treated_level)
+    observed = [n for n in graph.nodes if n not in graph.unobserved]
+    missing = [n for n in observed if n not in df.columns]
+    if missing:
+        raise InputError(f"The graph names {missing[0]!r}, which is not a column; mark it "
+                         "unobserved or remove it from the graph.")
+    covariates = [n for n in observed if n not in (treatment, outcome)]
+    try:
+        frame, column_map, n_dropped = portable.prepare_frame(
+            df, treatment, outcome, covariates, treated_level)
+    except ValueError as exc:
+        raise InputError(f"Cannot prepare the data: {exc}.") from exc
+    if len(frame) == 0 or frame[column_map[treatment][0]].nunique() < 2:
+        raise InputError("After dropping rows with missing values the treatment no longer "
+                         "varies; fill in or drop the columns with many missing values.")
+    edges = [(e.cause, e.effect) for e in graph.edges]
+    model = portable.model_graph(edges, column_map, graph.unobserved)
+    result = ToolResult(
+        reading=_reading(len(frame), n_dropped, kind, treatment, treated_level),
+        code=(
+            f"frame, column_map, n_dropped = prepare_frame(\n    df, {treatment!r}, {outcome!r}, "
+            f"{covariates!r},\n    treated_level={treated_level!r})\n"
+            f"graph = model_graph({edges!r},\n    column_map, {list(graph.unobserved)!r})\n"
+        ),
+    )
+    if n_dropped:
+        share = n_dropped / len(df)
+        result.warn(WarningCode.MISSING_VALUES_DROPPED,
+                    f"{n_dropped} of {len(df)} rows ({share:.0%}) had missing values in the "
+                    "analysed columns and were dropped.")
+    return ModelData(frame=frame, column_map=column_map, graph=model, treatment=treatment,
+                     outcome=outcome, model_treatment=column_map[treatment][0],
+                     model_outcome=column_map[outcome][0], treatment_kind=kind,
+                     treated_level=treated_level, n_dropped=n_dropped, result=result)
+
+
+def _orderable(levels: list) -> bool:
+    try:
+        sorted(levels)
+    except TypeError:
+        return False
+    return True
+
+
+def _plain(value: object) -> object:
+    """numpy scalars to Python ones, so the level prints and serialises as the user wrote it."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _reading(n_rows: int, n_dropped: int, kind: str, treatment: str, level: object) -> str:
+    text = f"{n_rows} rows enter the analysis"
+    text += f" ({n_dropped} dropped for missing values)." if n_dropped else "."
+    if kind == "binary":
+        text += f" 'Treated' means {treatment} = {level!r}."
+    else:
+        text += f" {treatment} is a continuous treatment: effects are per one unit more."
+    return text

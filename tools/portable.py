@@ -1,0 +1,173 @@
+"""Analysis steps whose source is copied verbatim into the exported ``analysis.py``.
+
+The tools call these functions to produce every number the user sees, and the exporter
+embeds their source (via ``inspect``) into the script the user downloads, so the script
+recomputes the numbers with the very same code. Hence the rules for this module: it imports
+only numpy, pandas, networkx, joblib and dowhy; every function is self-contained (no helper
+from elsewhere in the package, no module-level state); and ``PORTABLE_FUNCTIONS`` lists
+them in dependency order for the exporter.
+"""
+
+import logging
+import re
+import warnings
+
+import joblib
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+
+def safe_names(columns):
+    """Map each column to a name DoWhy's formulas accept (letters, digits, underscores)."""
+    mapping, taken = {}, set()
+    for column in columns:
+        base = re.sub(r"\W+", "_", str(column), flags=re.ASCII).strip("_") or "col"
+        if base[0].isdigit():
+            base = "v_" + base
+        name, suffix = base, 2
+        while name in taken:
+            name, suffix = f"{base}_{suffix}", suffix + 1
+        mapping[column] = name
+        taken.add(name)
+    return mapping
+
+
+def prepare_frame(df, treatment, outcome, covariates, treated_level=None):
+    """Return the model frame, a map from each original column to its model columns, and
+    the number of rows dropped for missing values.
+
+    Rows missing any used value are dropped; a binary treatment becomes a boolean (treated
+    means equal to ``treated_level``, or the larger of its two values); a categorical
+    covariate becomes one indicator per level but the first; datetimes become days since
+    the epoch. Names are made formula-safe because DoWhy builds formulas from them.
+    """
+    used = list(dict.fromkeys([treatment, outcome, *covariates]))
+    data = df[used].dropna()
+    n_dropped = len(df) - len(data)
+    names = safe_names(used)
+    frame, column_map = pd.DataFrame(index=data.index), {}
+    for column in used:
+        values, name = data[column], names[column]
+        if column == treatment and values.nunique() == 2:
+            level = treated_level if treated_level is not None else sorted(values.unique())[1]
+            frame[name] = values == level
+            column_map[column] = [name]
+        elif pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+            frame[name] = values.astype(float)
+            column_map[column] = [name]
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            frame[name] = (values - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400.0
+            column_map[column] = [name]
+        elif column == outcome:
+            raise ValueError(f"outcome {column!r} is not numeric")
+        else:
+            levels = sorted(values.astype(str).unique())
+            dummies = safe_names([f"{name}_{level}" for level in levels[1:]])
+            for level, dummy in zip(levels[1:], dummies.values(), strict=True):
+                frame[dummy] = (values.astype(str) == level).astype(float)
+            column_map[column] = list(dummies.values())
+    return frame.reset_index(drop=True), column_map, n_dropped
+
+
+def model_graph(edges, column_map, unobserved=()):
+    """Expand a graph over original variables into one over model columns.
+
+    A categorical variable stands for its indicator columns, each with the variable's
+    edges; an unobserved variable keeps a safe name and DoWhy's ``observed="no"`` mark.
+    """
+    latent = safe_names(unobserved)
+    graph = nx.DiGraph()
+    for node in list(column_map) + list(unobserved):
+        for column in column_map.get(node, [latent.get(node)]):
+            graph.add_node(column)
+    for node in unobserved:
+        graph.nodes[latent[node]]["observed"] = "no"
+    for cause, effect in edges:
+        for source in column_map.get(cause, [latent.get(cause)]):
+            for target in column_map.get(effect, [latent.get(effect)]):
+                graph.add_edge(source, target)
+    return graph
+
+
+def quiet_dowhy():
+    """Silence DoWhy's per-call log lines and library warnings, which drown the output."""
+    logging.getLogger("dowhy").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+
+
+def identify(frame, graph, treatment, outcome, adjustment=None):
+    """Run DoWhy's identification on the model graph and return the identified estimand,
+    with ``adjustment`` (model columns) as the backdoor set when one is given."""
+    from dowhy import CausalModel
+
+    quiet_dowhy()
+    model = CausalModel(data=frame, treatment=treatment, outcome=outcome, graph=graph)
+    estimand = model.identify_effect(proceed_when_unidentifiable=True)
+    if estimand.estimands.get("backdoor") is not None:
+        # DoWhy returns sets in hash order, which differs between processes; sorting keeps
+        # the regression's column order, and so the last digits, reproducible.
+        chosen = sorted(estimand.get_backdoor_variables() if adjustment is None else adjustment)
+        for key in {"backdoor", estimand.default_backdoor_id}:
+            estimand.set_backdoor_variables(chosen, key=key)
+    return estimand
+
+
+def fit_effect(frame, graph, treatment, outcome, estimand, method, target, params):
+    """One DoWhy estimate; the effect of switching a binary treatment from False to True,
+    or of one unit more of a continuous one."""
+    from dowhy import CausalModel
+
+    quiet_dowhy()
+    model = CausalModel(data=frame, treatment=treatment, outcome=outcome, graph=graph)
+    is_binary = frame[treatment].dtype == bool
+    estimate = model.estimate_effect(
+        estimand,
+        method_name=method,
+        target_units=target,
+        method_params=dict(params) or None,
+        control_value=False if is_binary else 0,
+        treatment_value=True if is_binary else 1,
+        confidence_intervals=method == "backdoor.linear_regression",
+    )
+    return estimate
+
+
+def estimate_with_ci(frame, graph, treatment, outcome, estimand, method, target, params,
+                     seed=0, n_bootstrap=100, n_jobs=1):
+    """The estimate with a 95% interval: the regression's own for linear regression, a
+    seeded percentile bootstrap otherwise (resamples drawn up front so the interval is the
+    same however many workers run)."""
+    np.random.seed(seed)
+    estimate = fit_effect(frame, graph, treatment, outcome, estimand, method, target, params)
+    value = float(estimate.value)
+    if method == "backdoor.linear_regression":
+        low, high = np.asarray(estimate.get_confidence_intervals(), dtype=float).ravel()[:2]
+        return {"value": value, "ci_low": float(low), "ci_high": float(high), "ci_method": "ols"}
+    rng = np.random.default_rng(seed)
+    samples = [rng.integers(0, len(frame), len(frame)) for _ in range(n_bootstrap)]
+
+    def one(rows):
+        sample = frame.iloc[rows].reset_index(drop=True)
+        try:
+            return float(fit_effect(sample, graph, treatment, outcome, estimand, method,
+                                    target, params).value)
+        except Exception:
+            return float("nan")
+
+    draws = np.asarray(joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(one)(s) for s in samples))
+    draws = draws[np.isfinite(draws)]
+    low, high = np.percentile(draws, [2.5, 97.5]) if len(draws) else (np.nan, np.nan)
+    return {"value": value, "ci_low": float(low), "ci_high": float(high),
+            "ci_method": f"bootstrap ({len(draws)} resamples)"}
+
+
+PORTABLE_FUNCTIONS = (
+    safe_names,
+    prepare_frame,
+    model_graph,
+    quiet_dowhy,
+    identify,
+    fit_effect,
+    estimate_with_ci,
+)

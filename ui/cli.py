@@ -1,0 +1,127 @@
+"""``causal-assistant``: the headless entry point (analyze) and the chat server (chat).
+
+Thin by design: it parses arguments, runs an ``agent.Session`` and maps outcomes to exit
+codes (0 done, 2 the user's input cannot be analysed, 1 our fault), with a one-line reason
+on stderr and never a traceback for the user's mistakes.
+"""
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tools.errors import InputError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="causal-assistant",
+                                     description="Does X cause Y, and by how much?")
+    commands = parser.add_subparsers(dest="command", required=True)
+    analyze = commands.add_parser("analyze", help="run a whole analysis headless")
+    analyze.add_argument("data", help="CSV, TSV, Parquet or Excel file")
+    analyze.add_argument("--question", help="the question in words")
+    analyze.add_argument("--treatment", help="treatment column")
+    analyze.add_argument("--outcome", help="outcome column")
+    analyze.add_argument("--target", choices=["ate", "att", "atc"], help="effect to estimate")
+    analyze.add_argument("--method", help="estimator, e.g. matching or "
+                                          "backdoor.propensity_score_weighting")
+    analyze.add_argument("--graph", help="causal graph file (.dot/.gml/edge list)")
+    analyze.add_argument("--out", default="causal-output", help="output folder")
+    analyze.add_argument("--seed", type=int, default=0)
+    analyze.add_argument("--llm", choices=["auto", "off"], default=None,
+                         help="use an LLM if configured (auto) or never (off)")
+    chat = commands.add_parser("chat", help="start the chat app (no browser is opened)")
+    chat.add_argument("--host", default="127.0.0.1")
+    chat.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def analyze(args: argparse.Namespace) -> int:
+    from agent.config import Settings
+    from agent.session import Session
+
+    overrides = {"llm_mode": args.llm} if args.llm else {}
+    graph_text = None
+    if args.graph:
+        graph_path = Path(args.graph)
+        if not graph_path.is_file():
+            raise InputError(f"No graph file at {graph_path}; check the path.")
+        graph_text = graph_path.read_text(encoding="utf-8", errors="replace")
+    if not (args.question or (args.treatment and args.outcome)):
+        raise InputError("Say what to analyse: --question 'effect of X on Y', or --treatment "
+                         "and --outcome.")
+    session = Session(Settings.from_env(**overrides))
+    state = session.start(args.data, question=args.question, treatment=args.treatment,
+                          outcome=args.outcome, target=args.target, method=args.method,
+                          graph_text=graph_text, seed=args.seed, auto_approve=True)
+    if state.get("error"):
+        session.export(args.out)
+        raise InputError(state["error"])
+    written = session.export(args.out)
+    estimate = session.result()["estimate"]
+    print(f"{estimate['target'].upper()} of {state['treatment']} on {state['outcome']}: "
+          f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
+          f"{estimate['ci_high']:.6g}) by {estimate['method']}")
+    print(f"Wrote {', '.join(sorted(written))} to {Path(args.out).resolve()}")
+    return 0
+
+
+def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as probe:
+            probe.settimeout(0.5)
+            if probe.connect_ex((host, port)) == 0:
+                return True
+        time.sleep(0.25)
+    return False
+
+
+def chat(args: argparse.Namespace) -> int:
+    """Run Chainlit headless with its app root under CAUSAL_ASSISTANT_HOME, so starting the
+    chat writes no config files into the user's working directory."""
+    from agent.config import Settings
+
+    settings = Settings.from_env()
+    app_root = settings.home / "chainlit"
+    app_root.mkdir(parents=True, exist_ok=True)
+    app = Path(__file__).with_name("app.py")
+    env = {**os.environ, "CHAINLIT_APP_ROOT": str(app_root)}
+    command = [sys.executable, "-m", "chainlit", "run", str(app), "--headless",
+               "--host", args.host, "--port", str(args.port)]
+    process = subprocess.Popen(command, env=env)
+    try:
+        if not _wait_for_port(args.host, args.port, process, timeout=120):
+            print(f"causal-assistant: the chat app did not start on {args.host}:{args.port}",
+                  file=sys.stderr)
+            return 1
+        print(f"Causal Assistant is serving at http://{args.host}:{args.port}", flush=True)
+        return process.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return analyze(args) if args.command == "analyze" else chat(args)
+    except InputError as exc:
+        print(f"causal-assistant: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # our fault: say so in one line, keep the trace for debugging
+        if os.environ.get("CAUSAL_ASSISTANT_DEBUG"):
+            raise
+        print(f"causal-assistant: internal error: {type(exc).__name__}: {exc} "
+              "(set CAUSAL_ASSISTANT_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
