@@ -43,7 +43,9 @@ STAGE_WORDS = {"intake": "intake", "data": "intake", "question": "question",
                "estimate": "estimation", "refutation": "refutation", "refuters": "refutation",
                "report": "report"}
 SHOW_WORDS = ("graph", "estimate", "refutations", "data", "warnings")
-NAME = r"""["'`]?(?P<{0}>[^"'`]+?)["'`]?"""
+# A name is bare, or wrapped in one kind of quote; the quoted form may hold other quote
+# characters and arrows ("it's" -> y, `a->b` -> y). The quote group is dropped from args.
+NAME = r"""(?P<{0}_q>["'`]?)(?P<{0}>.+?)(?P={0}_q)"""
 EDGE = rf"{NAME.format('cause')}\s*(?:->|→|-->|=>)\s*{NAME.format('effect')}"
 
 
@@ -72,7 +74,7 @@ def parse_command(text: str) -> Intent:
         ("mark", rf"^mark\s+{NAME.format('node')}\s+(?:as\s+)?"
                  r"(?P<what>unobserved|latent|post[- ]?treatment)$"),
         ("target", r"^(?:target|estimate the)\s+(?P<target>ate|att|atc)\b"),
-        ("set_variable", rf"^(?:use\s+)?(?P<which>treatment|outcome)\s*(?:is|=|:)?\s*"
+        ("set_variable", rf"^(?:use\s+)?(?P<which>treatment|outcome)(?:\s+is\s+|\s*[=:]\s*|\s+)"
                          rf"{NAME.format('column')}$"),
         ("plot", rf"^(?:plot|show)\s+(?:the\s+)?distribution\s+of\s+{NAME.format('column')}$"),
         ("plot", r"^(?:plot|show)\s+(?:the\s+)?(?P<kind>overlap|balance)\b"),
@@ -88,7 +90,7 @@ def parse_command(text: str) -> Intent:
         match = re.match(pattern, message, re.I)
         if match:
             return Intent(kind=kind, args={k: v.strip() for k, v in match.groupdict().items()
-                                           if v is not None})
+                                           if v is not None and not k.endswith("_q")})
     words = set(re.findall(r"[a-z]+", lower))
     if lower in ("approve", "approved", "yes", "ok", "okay", "looks good", "lgtm", "continue",
                  "go ahead", "proceed") or lower.startswith("approve"):

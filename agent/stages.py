@@ -81,11 +81,11 @@ class Stages:
         columns = [c["name"] for c in state["dataset"]["profile"]["columns"]]
         treatment, outcome = state.get("treatment"), state.get("outcome")
         target = state.get("target")
-        note = "named by the user"
+        note, warnings = "named by the user", []
         if not (treatment and outcome):
             parsed = self._parse(state)
             treatment, outcome = treatment or parsed.treatment, outcome or parsed.outcome
-            target, note = target or parsed.target, parsed.note
+            target, note, warnings = target or parsed.target, parsed.note, parsed.warnings
         if not treatment or not outcome:
             missing = "treatment" if not treatment else "outcome"
             raise InputError(f"Could not tell which column is the {missing}; name it (for "
@@ -96,7 +96,7 @@ class Stages:
         if target not in ("ate", "att", "atc"):
             raise InputError(f"Unknown target {target!r}; use ate, att or atc.")
         result = ToolResult(reading=f"Treatment {treatment}, outcome {outcome}, target "
-                                    f"{target.upper()} ({note}).")
+                                    f"{target.upper()} ({note}).", warnings=warnings)
         return {"treatment": treatment, "outcome": outcome, "target": target,
                 "messages": say(result.reading), **recorded("question", result, started)}
 

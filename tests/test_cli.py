@@ -133,7 +133,8 @@ def test_missing_column_exits_2_with_suggestion(training_csv, tmp_path, capsys) 
 def test_constant_treatment_exits_2(tmp_path, capsys) -> None:
     rng = np.random.default_rng(0)
     path = tmp_path / "constant.csv"
-    pd.DataFrame({"t": 1, "x": rng.normal(size=50), "y": rng.normal(size=50)}).to_csv(path)
+    frame = pd.DataFrame({"t": 1, "x": rng.normal(size=50), "y": rng.normal(size=50)})
+    frame.to_csv(path, index=False)
     code, err = run_cli(["analyze", str(path), "--treatment", "t", "--outcome", "y",
                          "--out", str(tmp_path / "o")], capsys)
     assert code == 2
@@ -169,3 +170,14 @@ def test_unidentifiable_graph_exits_2_and_says_why(training_csv, tmp_path, capsy
     assert "not identified" in reason and "U" in reason
     result = json.loads((tmp_path / "o" / "result.json").read_text())
     assert "unidentifiable" in {w["code"] for w in result["warnings"]}
+
+
+def test_shipped_example_matches_its_generator(tmp_path) -> None:
+    """The committed example (and the app's copy of it) are exactly what the script makes."""
+    from make_example import make_training
+
+    root = Path(__file__).resolve().parents[1]
+    fresh = tmp_path / "training.csv"
+    make_training().to_csv(fresh, index=False)
+    assert (root / "examples" / "training.csv").read_bytes() == fresh.read_bytes()
+    assert (root / "ui" / "public" / "training.csv").read_bytes() == fresh.read_bytes()

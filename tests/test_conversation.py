@@ -114,15 +114,15 @@ def test_conversation_survives_a_restart(isolated_home, training_csv) -> None:
 
 
 def test_killed_mid_analysis_resumes_with_nothing_lost(isolated_home, training_csv) -> None:
-    """Kill -9 the process once estimation is checkpointed; a new process finishes it."""
+    """Kill -9 the process during refutation; a new process finishes from the checkpoint."""
     program = textwrap.dedent(f"""
         import sys
         from agent.config import Settings
         from agent.session import Session
         session = Session(Settings.from_env(refutation_budget_s=120), thread_id="crash")
         def on_event(mode, event):
-            if mode == "updates" and "estimation" in event:
-                print("ESTIMATED", flush=True)
+            if mode == "custom" and "progress" in event:   # refutation is under way
+                print("REFUTING", flush=True)
         session.start({str(training_csv)!r}, treatment="treat", outcome="earnings_after",
                       auto_approve=True, on_event=on_event)
         print("FINISHED", flush=True)
@@ -131,7 +131,7 @@ def test_killed_mid_analysis_resumes_with_nothing_lost(isolated_home, training_c
     process = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE,
                                text=True, env=env, cwd=Path(__file__).parents[1])
     for line in process.stdout:
-        if line.strip() == "ESTIMATED":
+        if line.strip() == "REFUTING":
             process.send_signal(signal.SIGKILL)
             break
     process.wait(timeout=60)

@@ -9,6 +9,7 @@ edges) constrains it. Large tables are cut to a seeded sample whose size is repo
 the depth of conditioning is capped, so a proposal stays interactive.
 """
 
+import math
 import time
 from collections.abc import Sequence
 from typing import Literal
@@ -53,13 +54,16 @@ def encode(df: pd.DataFrame, kinds: dict[str, str]) -> dict[str, np.ndarray]:
     blocks = {}
     for name, kind in kinds.items():
         values = df[name]
-        if kind == "categorical" or not (pd.api.types.is_numeric_dtype(values)
-                                         or pd.api.types.is_bool_dtype(values)):
-            levels = values.astype(str).value_counts().index[1:MAX_DUMMIES + 1]
-            text = values.astype(str).to_numpy()
-            blocks[name] = np.column_stack([text == level for level in levels]).astype(float)
-        else:
+        numeric = pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
+        if kind in ("continuous", "count"):
+            blocks[name] = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)[:, None]
+        elif kind == "binary" and numeric:
             blocks[name] = values.to_numpy(dtype=float).reshape(-1, 1)
+        else:
+            text = values.astype(str).to_numpy()
+            levels = pd.Series(text).value_counts().index[1:MAX_DUMMIES + 1]
+            columns = [text == level for level in levels] or [np.zeros(len(text), dtype=bool)]
+            blocks[name] = np.column_stack(columns).astype(float)
     return blocks
 
 
@@ -128,6 +132,25 @@ def block_test_from_corr(corr: np.ndarray, x: list[int], y: list[int], z: list[i
                      p_value=float(stats.chi2.sf(statistic, p * q)), n=n)
 
 
+def g_test(df: pd.DataFrame, x: str, y: str, given: Sequence[str] = ()) -> BlockTest:
+    """The G (likelihood-ratio) test of x and y within every stratum of ``given``, for
+    discrete columns, where a linear test would miss a non-monotone dependence."""
+    statistic, dof = 0.0, 0
+    strata = df.groupby(list(given), observed=True) if given else [((), df)]
+    for _, stratum in strata:
+        table = pd.crosstab(stratum[x], stratum[y]).to_numpy(dtype=float)
+        if min(table.shape) < 2:
+            continue
+        expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
+        seen = table > 0
+        statistic += 2 * float(np.sum(table[seen] * np.log(table[seen] / expected[seen])))
+        dof += (table.shape[0] - 1) * (table.shape[1] - 1)
+    levels = min(df[x].nunique(), df[y].nunique()) - 1
+    r = float(np.sqrt(statistic / (len(df) * max(levels, 1)))) if len(df) else 0.0
+    p_value = float(stats.chi2.sf(statistic, dof)) if dof else 1.0
+    return BlockTest(test="gsq", r=r, statistic=statistic, dof=dof, p_value=p_value, n=len(df))
+
+
 class BlockMatrix:
     """Encoded blocks with their correlation matrix, so many tests share one computation."""
 
@@ -161,16 +184,43 @@ class _BlockFisherZ(CIT_Base):
         std = expanded.std(0)
         centred = (expanded - expanded.mean(0)) / np.where(std > 0, std, 1.0)
         self.corr = centred.T @ centred / expanded.shape[0]
+        self.rows = self.corr.tolist()
         self.blocks = blocks
 
     def __call__(self, X: int, Y: int, condition_set: Sequence[int] | None = None) -> float:
         xs, ys, given, key = self.get_formatted_XYZ_and_cachekey(X, Y, condition_set)
         if key not in self.pvalue_cache:
+            x, y = self.blocks[xs[0]], self.blocks[ys[0]]
             z = [c for i in given for c in self.blocks[i]]
-            result = block_test_from_corr(self.corr, self.blocks[xs[0]], self.blocks[ys[0]], z,
-                                          self.sample_size)
-            self.pvalue_cache[key] = result.p_value
+            self.pvalue_cache[key] = (
+                _fisher_z(self.rows, x[0], y[0], z, self.sample_size)
+                if len(x) == len(y) == 1 and len(z) == len(given) else
+                block_test_from_corr(self.corr, x, y, z, self.sample_size).p_value)
         return self.pvalue_cache[key]
+
+
+def _partial_corr(corr: list[list[float]], x: int, y: int, z: list[int]) -> float:
+    """Partial correlation by the recursion formula, without a matrix inverse (up to two
+    conditioning variables, which is all PC's capped depth asks for; an inverse beyond)."""
+    if not z:
+        return corr[x][y]
+    if len(z) > 2:
+        index = [x, y, *z]
+        inverse = np.linalg.pinv(np.asarray(corr)[np.ix_(index, index)])
+        return float(-inverse[0, 1] / math.sqrt(abs(inverse[0, 0] * inverse[1, 1]) or 1e-300))
+    head, last = z[:-1], z[-1]
+    r_xy = _partial_corr(corr, x, y, head)
+    r_xz = _partial_corr(corr, x, last, head)
+    r_yz = _partial_corr(corr, y, last, head)
+    return (r_xy - r_xz * r_yz) / math.sqrt(max((1 - r_xz ** 2) * (1 - r_yz ** 2), 1e-300))
+
+
+def _fisher_z(corr: list[list[float]], x: int, y: int, z: list[int], n: int) -> float:
+    """causal-learn's Fisher z test, computed with plain floats: PC runs it tens of
+    thousands of times, and numpy's and scipy's per-call overhead was most of PC's time."""
+    r = max(min(_partial_corr(corr, x, y, z), 1 - 1e-12), -1 + 1e-12)
+    statistic = math.sqrt(max(n - len(z) - 3, 1)) * abs(math.atanh(r))
+    return math.erfc(statistic / math.sqrt(2))
 
 
 register_ci_test(BLOCK_TEST, _BlockFisherZ)
@@ -237,6 +287,7 @@ class FoundEdge(BaseModel):
     a: str
     b: str
     kind: EdgeKind
+    oriented_by: Literal["data", "knowledge", "none"] = "none"
     note: str
 
 
@@ -342,16 +393,14 @@ def discover(df: pd.DataFrame, kinds: dict[str, str], knowledge: Knowledge | Non
         why = f"{algorithm.upper()}: chosen by the caller"
     test_args: dict = {}
     if test == "gsq":
-        data = discrete_codes(sample, names)
-    elif test == BLOCK_TEST:
-        data = numeric
+        data, method = discrete_codes(sample, names), test
+    else:
+        data, method = numeric, BLOCK_TEST
         starts = np.cumsum([0] + [blocks[n].shape[1] for n in names])
         test_args = {"expanded": expanded,
                      "blocks": [list(range(starts[i], starts[i + 1])) for i in range(len(names))]}
-    else:
-        data = numeric
     runner = {"pc": _run_pc, "fci": _run_fci, "ges": _run_ges, "lingam": _run_lingam}[algorithm]
-    matrix = runner(data, names, test, knowledge, alpha, max_depth, seed, test_args)
+    matrix = runner(data, names, method, knowledge, alpha, max_depth, seed, test_args)
     uses_test = algorithm in ("pc", "fci")
     setting = (f"{algorithm.upper()} ({test}, alpha {alpha}, conditioning sets up to "
                f"{max_depth})" if uses_test else algorithm.upper())
@@ -428,16 +477,17 @@ def _edges(matrix: np.ndarray, names: list[str], knowledge: Knowledge,
             a, b = names[i], names[j]
             if kind in ("reversed", "partial_reversed"):
                 a, b, kind = b, a, "directed" if kind == "reversed" else "partial"
+            by = "none"
             if kind == "directed":
-                how = ("oriented by background knowledge" if knowledge.forbids(b, a)
-                       else "oriented by the data")
+                by = "knowledge" if knowledge.forbids(b, a) else "data"
+                how = f"oriented by {'background knowledge' if by == 'knowledge' else 'the data'}"
             elif kind == "undirected":
                 how = "direction not determined by the data"
             elif kind == "bidirected":
                 how = "a hidden common cause is indicated"
             else:
                 how = "edge ends left open (a hidden common cause is possible)"
-            edges.append(FoundEdge(a=a, b=b, kind=kind,
+            edges.append(FoundEdge(a=a, b=b, kind=kind, oriented_by=by,
                                    note=f"{setting}: dependent under every test; {how}"))
     return edges
 
@@ -450,17 +500,17 @@ def _apply_knowledge(edges: list[FoundEdge], knowledge: Knowledge) -> list[Found
         if edge.kind == "directed" and knowledge.forbids(edge.a, edge.b):
             if knowledge.forbids(edge.b, edge.a):
                 continue
-            edge = FoundEdge(a=edge.b, b=edge.a, kind="directed",
+            edge = FoundEdge(a=edge.b, b=edge.a, kind="directed", oriented_by="knowledge",
                              note=edge.note + "; reversed by background knowledge")
         elif edge.kind == "undirected" and (knowledge.forbids(edge.a, edge.b)
                                             or knowledge.forbids(edge.b, edge.a)):
             a, b = (edge.b, edge.a) if knowledge.forbids(edge.a, edge.b) else (edge.a, edge.b)
-            edge = FoundEdge(a=a, b=b, kind="directed",
+            edge = FoundEdge(a=a, b=b, kind="directed", oriented_by="knowledge",
                              note=edge.note + "; oriented by background knowledge")
         fixed.append(edge)
     present = {frozenset((e.a, e.b)) for e in fixed}
     for cause, effect in knowledge.required:
         if frozenset((cause, effect)) not in present:
-            fixed.append(FoundEdge(a=cause, b=effect, kind="directed",
+            fixed.append(FoundEdge(a=cause, b=effect, kind="directed", oriented_by="knowledge",
                                    note="required by background knowledge"))
     return fixed

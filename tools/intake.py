@@ -124,10 +124,14 @@ def read_options(path: Path) -> tuple[str, dict]:
         return "read_parquet", {}
     if suffix in _EXCEL_SUFFIXES:
         return "read_excel", {}
-    encoding = _text_encoding(path)
+    encoding, clean = _text_encoding(path)
     sample = _text_sample(path, encoding)
-    sep = "\t" if suffix in _TAB_SUFFIXES else _sniff_delimiter(sample, suffix == ".txt")
+    # A .tsv without a single tab was saved with another delimiter: trust the content.
+    tabbed = suffix in _TAB_SUFFIXES and "\t" in sample
+    sep = "\t" if tabbed else _sniff_delimiter(sample, suffix in (".txt", *_TAB_SUFFIXES))
     options = {"sep": sep, "encoding": encoding, "low_memory": False}
+    if not clean:
+        options["encoding_errors"] = "replace"  # a few stray bytes in a UTF-8 file
     if sep == ";" and _DECIMAL_COMMA.search(sample):
         options["decimal"] = ","  # European exports: '1,5;2,25' means 1.5 and 2.25
     return "read_csv", options
@@ -156,6 +160,13 @@ def load_table(path: str | Path, *, max_bytes: int | None = None) -> pd.DataFram
     if suffix in _EXCEL_SUFFIXES:
         df = df.rename(columns=str)
     _check_content(df, path)
+    if reader == "read_csv":
+        _check_delimiter(df, path)
+    # +-inf cannot enter any estimate; as missing values they are counted and dropped
+    # (prepare_frame does the same, so an exported script that reads the raw file agrees).
+    numeric = df.select_dtypes(include="number").columns
+    if len(numeric) and bool(np.isinf(df[numeric].to_numpy(dtype=float, na_value=np.nan)).any()):
+        df[numeric] = df[numeric].replace([np.inf, -np.inf], np.nan)
     return df
 
 
@@ -194,12 +205,21 @@ def _checked_suffix(path: Path) -> str:
     return suffix
 
 
-def _text_encoding(path: Path) -> str:
-    """UTF-8 when the whole file decodes as UTF-8 (streamed), else Latin-1, which never fails."""
+def _text_encoding(path: Path) -> tuple[str, bool]:
+    """The encoding, and whether the whole file decodes with it (streamed).
+
+    UTF-8 when it all decodes, else Latin-1, which never fails; but a file that starts
+    with the UTF-8 byte-order mark says it is UTF-8, and read as Latin-1 its mark would
+    turn into 'ï»¿' in front of the first column name, so it stays UTF-8 with the few
+    undecodable bytes replaced.
+    """
     with path.open("rb") as handle:
         head = handle.read(_SNIFF_BYTES)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16"
+            return "utf-16", True
+        bomless = _bomless_utf16(head)
+        if bomless:
+            return bomless, True
         if _looks_binary(head):
             raise InputError(
                 f"'{path.name}' does not look like a text table (it contains binary data); "
@@ -213,8 +233,27 @@ def _text_encoding(path: Path) -> str:
                 block = handle.read(1 << 20)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "latin-1"
-    return "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+            if head.startswith(codecs.BOM_UTF8):
+                return "utf-8-sig", False
+            return "latin-1", True
+    return ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"), True
+
+
+def _bomless_utf16(head: bytes) -> str | None:
+    """UTF-16 without a byte-order mark (some Windows exports): mostly-ASCII text has a NUL
+    in every other byte, which would otherwise look like binary data."""
+    head = head[: len(head) - len(head) % 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    for zeros, text, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) > 0.9 * len(zeros) and 0 not in text:
+            try:
+                head.decode(encoding)
+            except UnicodeDecodeError:
+                continue
+            return encoding
+    return None
 
 
 def _looks_binary(head: bytes) -> bool:
@@ -328,6 +367,16 @@ def _check_content(df: pd.DataFrame, path: Path) -> None:
         raise InputError(
             f"Every column in '{path.name}' is empty; check that you exported the right "
             "file or sheet."
+        )
+
+
+def _check_delimiter(df: pd.DataFrame, path: Path) -> None:
+    """One column whose name holds a separator-like character was split on nothing."""
+    if df.shape[1] == 1 and re.search(r"[,;|:\t]", str(df.columns[0])):
+        raise InputError(
+            f"'{path.name}' was read as a single column named '{str(df.columns[0])[:60]}', "
+            "so its fields are separated by a character I do not recognise; save it with "
+            "commas, semicolons, tabs or '|' between the fields."
         )
 
 

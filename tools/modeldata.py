@@ -49,6 +49,9 @@ class ModelData:
 def treatment_kind(values: pd.Series, name: str) -> str:
     """Binary or continuous; anything else is refused with what to do instead."""
     levels = values.dropna().unique()
+    if len(levels) == 0:
+        raise InputError(f"The treatment {name!r} has no values (every row is missing); "
+                         "choose a column with data.")
     if len(levels) < 2:
         raise InputError(f"The treatment {name!r} has a single value in the data, so there is "
                          "nothing to compare; choose a column that varies.")
@@ -61,11 +64,25 @@ def treatment_kind(values: pd.Series, name: str) -> str:
 
 
 def check_outcome(values: pd.Series, name: str) -> None:
+    """Only numbers (or booleans) can be averaged; say which cells stop a column being one."""
     numeric = pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)
-    if not numeric and values.dropna().nunique() != 2:
-        raise InputError(f"The outcome {name!r} is text; choose a numeric or yes/no outcome, "
+    present = values.dropna()
+    if not numeric:
+        as_numbers = pd.to_numeric(present, errors="coerce")
+        stray = present[as_numbers.isna()].astype(str).unique()
+        if as_numbers.notna().mean() >= 0.5:
+            shown = ", ".join(repr(s) for s in stray[:3])
+            raise InputError(f"The outcome {name!r} is mostly numbers but has text in some "
+                             f"cells ({shown}); fix those cells or leave them empty (empty "
+                             "cells are dropped), then load the file again.")
+        if present.nunique() == 2:
+            low, high = sorted(present.astype(str).unique())
+            raise InputError(f"The outcome {name!r} is text with two values ({low!r}, "
+                             f"{high!r}); recode it as 1 and 0 (1 for the result you are "
+                             "counting) and load the file again.")
+        raise InputError(f"The outcome {name!r} is text; choose a numeric or 0/1 outcome, "
                          "or recode it as numbers.")
-    if values.dropna().nunique() < 2:
+    if present.nunique() < 2:
         raise InputError(f"The outcome {name!r} has a single value, so no effect on it can be "
                          "measured; choose another outcome.")
 

@@ -140,23 +140,46 @@ def balance_plot(before: Mapping[str, float], after: Mapping[str, float] | None 
     return _png(fig)
 
 
-def refuter_plot(name: str, simulated: Sequence[float], estimate: float,
-                 expected: float | None = None) -> bytes:
-    """PNG histogram of the effects a refuter simulated, with the original estimate (and
-    what the refuter expects if the estimate is sound) marked for comparison."""
+def _refuter_axes(ax, name: str, simulated: Sequence[float], estimate: float,
+                  expected: float | None) -> None:
     values = np.asarray([v for v in simulated if v is not None and np.isfinite(v)], dtype=float)
     if values.size == 0:
-        raise ValueError("no simulated effects to draw")
-    fig = Figure(figsize=(6, 3.2))
-    ax = fig.subplots()
+        raise ValueError(f"no simulated effects to draw for {name}")
     ax.hist(values, bins=min(30, max(5, values.size // 3)), color="#a8dadc",
             edgecolor="#457b9d")
     ax.axvline(estimate, color="#e76f51", lw=2, label=f"estimate {estimate:.4g}")
     if expected is not None:
         ax.axvline(expected, color="#264653", ls="--", lw=1.5,
                    label=f"expected if sound {expected:.4g}")
-    ax.set_xlabel("effect in the simulated runs")
-    ax.set_ylabel("runs")
-    ax.set_title(f"Refuter: {name.replace('_', ' ')} ({values.size} runs)", fontsize=10)
-    ax.legend(fontsize=8)
+    ax.set_xlabel("effect in the simulated runs", fontsize=8)
+    ax.set_ylabel("runs", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.set_title(f"{name.replace('_', ' ')} ({values.size} runs)", fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def refuter_plot(name: str, simulated: Sequence[float], estimate: float,
+                 expected: float | None = None) -> bytes:
+    """PNG histogram of the effects a refuter simulated, with the original estimate (and
+    what the refuter expects if the estimate is sound) marked for comparison."""
+    fig = Figure(figsize=(6, 3.2))
+    _refuter_axes(fig.subplots(), name, simulated, estimate, expected)
+    return _png(fig)
+
+
+def refuter_panel(runs: Sequence[tuple[str, Sequence[float], float | None]],
+                  estimate: float) -> bytes:
+    """All simulation refuters in one PNG, two per row: one picture to scan instead of a
+    long scroll of near-identical histograms. ``runs`` holds (name, effects, expected)."""
+    if not runs:
+        raise ValueError("no refuters to draw")
+    columns = 1 if len(runs) == 1 else 2
+    rows = -(-len(runs) // columns)
+    fig = Figure(figsize=(5.2 * columns, 3.0 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns)).ravel()
+    for ax, (name, simulated, expected) in zip(axes, runs, strict=False):
+        _refuter_axes(ax, name, simulated, estimate, expected)
+    for ax in axes[len(runs):]:
+        ax.axis("off")
+    fig.suptitle("Refuters: where the estimate falls among the simulated runs", fontsize=10)
     return _png(fig)

@@ -19,11 +19,16 @@ import pandas as pd
 
 
 def safe_names(columns):
-    """Map each column to a name DoWhy's formulas accept (letters, digits, underscores)."""
+    """Map each column to a name DoWhy's formulas accept (letters, digits, underscores;
+    never a Python keyword such as ``if`` or ``True``, nor a word like ``inf`` or ``nan``
+    that a formula reads as a number)."""
+    import keyword
+
     mapping, taken = {}, set()
     for column in columns:
         base = re.sub(r"\W+", "_", str(column), flags=re.ASCII).strip("_") or "col"
-        if base[0].isdigit():
+        if (base[0].isdigit() or keyword.iskeyword(base)
+                or base.lower() in ("inf", "infinity", "nan")):
             base = "v_" + base
         name, suffix = base, 2
         while name in taken:
@@ -37,15 +42,17 @@ def prepare_frame(df, treatment, outcome, covariates, treated_level=None):
     """Return the model frame, a map from each original column to its model columns, and
     the number of rows dropped for missing values.
 
-    Rows missing any used value are dropped; a binary treatment becomes a boolean (treated
-    means equal to ``treated_level``, or the larger of its two values); a categorical
-    covariate becomes one indicator per level but the first; datetimes become days since
-    the epoch. Names are made formula-safe because DoWhy builds formulas from them.
+    Rows missing any used value (or holding an infinite number) are dropped; a binary
+    treatment becomes a boolean (treated means equal to ``treated_level``, or the larger of
+    its two values); a categorical covariate becomes one indicator per level but the first
+    (named uniquely among all model columns); datetimes become days since the epoch.
+    Names are made formula-safe because DoWhy builds formulas from them.
     """
     used = list(dict.fromkeys([treatment, outcome, *covariates]))
-    data = df[used].dropna()
+    data = df[used].replace([np.inf, -np.inf], np.nan).dropna()
     n_dropped = len(df) - len(data)
     names = safe_names(used)
+    taken = set(names.values())
     frame, column_map = pd.DataFrame(index=data.index), {}
     for column in used:
         values, name = data[column], names[column]
@@ -63,10 +70,17 @@ def prepare_frame(df, treatment, outcome, covariates, treated_level=None):
             raise ValueError(f"outcome {column!r} is not numeric")
         else:
             levels = sorted(values.astype(str).unique())
-            dummies = safe_names([f"{name}_{level}" for level in levels[1:]])
-            for level, dummy in zip(levels[1:], dummies.values(), strict=True):
+            column_map[column] = []
+            for level in levels[1:]:
+                # unique against every other model column too: level 'b' of 'region'
+                # must not overwrite a column that is itself called 'region_b'
+                base = dummy = safe_names([f"{name}_{level}"])[f"{name}_{level}"]
+                suffix = 2
+                while dummy in taken:
+                    dummy, suffix = f"{base}_{suffix}", suffix + 1
+                taken.add(dummy)
                 frame[dummy] = (values.astype(str) == level).astype(float)
-            column_map[column] = list(dummies.values())
+                column_map[column].append(dummy)
     return frame.reset_index(drop=True), column_map, n_dropped
 
 
@@ -128,6 +142,9 @@ def fit_effect(frame, graph, treatment, outcome, estimand, method, target, param
         method_params=dict(params) or None,
         control_value=False if is_binary else 0,
         treatment_value=True if is_binary else 1,
+        # DoWhy would otherwise take every outcome-only cause as an effect modifier and
+        # estimate conditional effects for each, which is slow and not what was asked.
+        effect_modifiers=[],
         confidence_intervals=method == "backdoor.linear_regression",
     )
     return estimate

@@ -67,7 +67,8 @@ def render_script(plan: ScriptPlan) -> str:
         "    DATA_PATH = args.data\n"
         + _indent(plan.load_code, 4) + _indent(plan.analysis_code, 4)
         + _indent(REPORT_LINES, 4) + refute
-        + "".join("    # code you ran in the chat\n" + _indent(code, 4) for code in plan.custom_code)
+        + "".join("    # code you ran in the chat\n" + _indent(code, 4)
+                  for code in plan.custom_code)
         + "    return numbers\n"
     )
     return (header + "import argparse\nimport json\n" + library_code(plan.modules)

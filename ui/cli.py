@@ -7,6 +7,7 @@ on stderr and never a traceback for the user's mistakes.
 
 import argparse
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -93,6 +94,7 @@ def chat(args: argparse.Namespace) -> int:
     command = [sys.executable, "-m", "chainlit", "run", str(app), "--headless",
                "--host", args.host, "--port", str(args.port)]
     process = subprocess.Popen(command, env=env)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))   # run the cleanup below
     try:
         if not _wait_for_port(args.host, args.port, process, timeout=120):
             print(f"causal-assistant: the chat app did not start on {args.host}:{args.port}",
@@ -100,7 +102,7 @@ def chat(args: argparse.Namespace) -> int:
             return 1
         print(f"Causal Assistant is serving at http://{args.host}:{args.port}", flush=True)
         return process.wait()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         return 0
     finally:
         if process.poll() is None:

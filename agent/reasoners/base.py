@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from tools.intake import DatasetProfile
 from tools.modeling import ModelingResult
+from tools.results import AnalysisWarning
 
 Target = Literal["ate", "att", "atc"]
 
@@ -23,6 +24,7 @@ class QuestionParse(BaseModel):
     source: str = "heuristic"
     note: str = ""
     candidates: dict[str, list[str]] = {}
+    warnings: list[AnalysisWarning] = []  # e.g. llm_fallback, for the question stage
 
 
 class Reasoner(Protocol):

@@ -1,0 +1,1 @@
+"""Benchmarks that print the tables in README (run: python -m bench.run)."""

@@ -1,0 +1,569 @@
+"""Turn the agent's state into what the chat shows: markdown, pictures and button specs.
+
+Everything here is a pure function of plain state dictionaries (the checkpointed
+``AnalysisState`` and the ``result.json`` shape), so it is unit-tested without a browser and
+``ui/app.py`` only has to wrap the outputs in Chainlit elements. Nothing here decides an
+analysis: values come from state, and the diagnostic pictures (with the propensity scores
+and balance they show) from ``tools.overlap`` and ``tools.plots``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools.intake import SUPPORTED_SUFFIXES
+
+STAGE_TITLES: dict[str, str] = {
+    "intake": "Intake",
+    "question": "Question",
+    "modeling": "Modeling",
+    "approve_graph": "Graph approval",
+    "identification": "Identification",
+    "estimation": "Estimation",
+    "refutation": "Refutation",
+    "review_refutation": "Refutation review",
+    "report": "Report",
+}
+
+# Browsers label the same CSV differently (Windows with Excel installed says
+# application/vnd.ms-excel, some say text/plain or nothing at all), so the upload filter
+# accepts every type a supported file may arrive as and then checks the file's extension.
+UPLOAD_MIME_TYPES: tuple[str, ...] = (
+    "text/csv",
+    "application/csv",
+    "text/x-csv",
+    "application/x-csv",
+    "text/comma-separated-values",
+    "text/tab-separated-values",
+    "text/plain",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.apache.parquet",
+    "application/x-parquet",
+    "application/parquet",
+    "application/octet-stream",
+)
+EXPORT_FILES: tuple[str, ...] = ("analysis.py", "analysis.ipynb", "report.md")
+MAX_TABLE_ROWS = 40
+# Words, not emoji: the status must read the same in a terminal, a report and a browser
+# without an emoji font.
+STATUS_MARK = {"pass": "pass", "warn": "**warn**", "fail": "**FAIL**", "skip": "skipped",
+               "error": "**error**"}
+
+
+@dataclass
+class Picture:
+    """A PNG to show: bytes drawn now or a file a stage saved (sandbox figures)."""
+
+    name: str
+    png: bytes | None = None
+    path: str | None = None
+
+
+@dataclass
+class ButtonSpec:
+    """A Chainlit action without the Chainlit object, so button choices are testable."""
+
+    name: str
+    label: str
+    payload: dict = field(default_factory=dict)
+    tooltip: str = ""
+    icon: str | None = None
+
+
+@dataclass
+class StageView:
+    """What one finished stage shows as a step: what went in and what came out."""
+
+    stage: str
+    title: str
+    input: str
+    output: str
+    pictures: list[Picture] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def number(value: Any, digits: int = 4) -> str:
+    """Short human number; blanks for missing values so tables never show 'None'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.{digits}g}"
+    return str(value)
+
+
+def exact(value: float | None) -> str:
+    """The full-precision number (Python's shortest round-trip form): the exported script
+    prints ``repr`` of the same float, so a reader can check they match to the last digit."""
+    return "" if value is None else repr(float(value))
+
+
+def _cell(value: Any) -> str:
+    text = number(value) if isinstance(value, (int, float)) else str(value or "")
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
+                   headers: Sequence[str] | None = None, max_rows: int = MAX_TABLE_ROWS) -> str:
+    """A GitHub-style table; long tables are cut with a note saying how many rows are hidden."""
+    if not rows:
+        return ""
+    columns = list(columns or rows[0].keys())
+    headers = list(headers or columns)
+    lines = ["| " + " | ".join(_cell(h) for h in headers) + " |",
+             "|" + "---|" * len(columns)]
+    for row in rows[:max_rows]:
+        lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
+    if len(rows) > max_rows:
+        lines.append(f"\n*{len(rows) - max_rows} more rows not shown.*")
+    return "\n".join(lines)
+
+
+def code_block(code: str, language: str = "python") -> str:
+    fence = "````" if "```" in code else "```"
+    return f"{fence}{language}\n{code.rstrip()}\n{fence}"
+
+
+# --------------------------------------------------------------------------- data and graph
+
+
+def profile_table(profile: Mapping[str, Any]) -> str:
+    """One row per column: what kind it is, how much is missing, and a short summary."""
+    rows = []
+    for column in profile.get("columns", []):
+        if column.get("mean") is not None:
+            summary = (f"mean {number(column['mean'])}, range {number(column.get('min'))}"
+                       f"–{number(column.get('max'))}")
+        elif column.get("levels"):
+            levels = [str(level) for level in column["levels"]]
+            summary = ", ".join(levels[:6]) + (" …" if len(levels) > 6 else "")
+        else:
+            summary = ""
+        rows.append({"column": f"`{column['name']}`", "kind": column.get("kind", ""),
+                     "missing": f"{column.get('missing_share', 0):.0%}",
+                     "distinct": column.get("n_unique", ""), "summary": summary})
+    return markdown_table(rows)
+
+
+def dataset_summary(dataset: Mapping[str, Any]) -> str:
+    """The profile a user checks first: is this the file I meant, read the way I meant?"""
+    profile = dataset.get("profile") or {}
+    head = (f"**{dataset.get('name', 'Dataset')}**: {profile.get('n_rows', '?')} rows × "
+            f"{profile.get('n_columns', '?')} columns")
+    if profile.get("profiled_rows") and profile.get("profiled_rows") != profile.get("n_rows"):
+        head += f" (profiled on a sample of {profile['profiled_rows']})"
+    parts = [head, profile.get("reading", ""), profile_table(profile)]
+    return "\n\n".join(p for p in parts if p)
+
+
+def role_map(roles: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
+    return {r["name"]: r["role"] for r in roles or [] if r.get("name") and r.get("role")}
+
+
+def edge_table(graph: Mapping[str, Any]) -> str:
+    """Provenance of every edge: an analyst approves assumptions, so each says its source."""
+    rows = [{"cause": e["cause"], "effect": e["effect"], "source": e.get("source", ""),
+             "note": e.get("note", "")} for e in graph.get("edges", [])]
+    table = markdown_table(rows, headers=["cause", "effect", "source", "why"])
+    extras = []
+    if graph.get("unobserved"):
+        extras.append("Unobserved: " + ", ".join(graph["unobserved"]))
+    if graph.get("post_treatment"):
+        extras.append("Post-treatment: " + ", ".join(graph["post_treatment"]))
+    return "\n\n".join([table or "*The graph has no edges.*", *extras])
+
+
+def roles_table(roles: Sequence[Mapping[str, Any]] | None) -> str:
+    rows = [{"variable": r.get("name"), "role": r.get("role"), "source": r.get("source", ""),
+             "evidence": r.get("evidence", "")} for r in roles or []]
+    return markdown_table(rows)
+
+
+def graph_picture(state: Mapping[str, Any]) -> Picture | None:
+    """The causal graph drawn with node colours for roles and line styles for provenance."""
+    if not state.get("graph"):
+        return None
+    from tools.graphs import CausalGraph
+    from tools.plots import draw_graph
+
+    graph = CausalGraph.model_validate(state["graph"])
+    return Picture(name="causal graph", png=draw_graph(graph, role_map(state.get("roles"))))
+
+
+ROLE_LABELS = {"confounder": "Confounders", "instrument": "Instruments",
+               "mediator": "Mediators", "outcome_predictor": "Outcome predictors",
+               "collider": "Colliders (not adjusted for)", "excluded": "Left out"}
+PROVENANCE = "edge provenance"
+
+
+def roles_summary(roles: Sequence[Mapping[str, Any]] | None) -> str:
+    """One line per role, so the graph's story reads before its edge list."""
+    groups: dict[str, list[str]] = {}
+    for role in roles or []:
+        if role.get("role") in ROLE_LABELS:
+            groups.setdefault(role["role"], []).append(str(role.get("name")))
+    return "\n".join(f"- {ROLE_LABELS[r]}: {', '.join(names)}"
+                     for r in ROLE_LABELS for names in [groups.get(r)] if names)
+
+
+def approval_markdown(state: Mapping[str, Any], pending: Mapping[str, Any] | None) -> str:
+    """The graph approval prompt: what the graph claims, where to see why, what to do."""
+    graph = state.get("graph") or {}
+    parts = [f"**Proposed causal graph** for the effect of **{state.get('treatment')}** on "
+             f"**{state.get('outcome')}** ({len(graph.get('nodes', []))} variables, "
+             f"{len(graph.get('edges', []))} edges).",
+             roles_summary(state.get("roles")),
+             f"Where each edge came from (data test, name heuristic, LLM or you) is in "
+             f"the *{PROVENANCE}* table under the picture.",
+             pending_prompt(pending)]
+    return "\n\n".join(p for p in parts if p)
+
+
+def graph_details(state: Mapping[str, Any]) -> str:
+    """Roles and the edge table under the graph picture."""
+    parts = []
+    if state.get("treatment") and state.get("outcome"):
+        parts.append(f"Effect of **{state['treatment']}** on **{state['outcome']}**.")
+    roles = roles_table(state.get("roles"))
+    if roles:
+        parts.append("**Roles**\n\n" + roles)
+    parts.append("**Edges and where they came from**\n\n" + edge_table(state.get("graph") or {}))
+    return "\n\n".join(parts)
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _messages_text(update: Mapping[str, Any]) -> str:
+    return "\n\n".join(m["content"] for m in update.get("messages") or []
+                       if m.get("role") == "assistant" and m.get("content"))
+
+
+def estimates_table(estimation: Mapping[str, Any]) -> str:
+    primary = estimation.get("estimate") or {}
+    rows = []
+    for entry, role in [(primary, "primary"), *[(a, "alternative")
+                                                for a in estimation.get("alternatives", [])]]:
+        interval = ""
+        if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
+            interval = f"{number(entry['ci_low'])} to {number(entry['ci_high'])}"
+        rows.append({"estimator": entry.get("label") or entry.get("method"), "role": role,
+                     "target": str(entry.get("target", "")).upper(),
+                     "estimate": number(entry.get("value")), "interval": interval})
+    return markdown_table(rows, headers=["estimator", "role", "target", "estimate",
+                                         "95% interval"])
+
+
+def refutations_table(refutation: Mapping[str, Any]) -> str:
+    rows = [{"check": r.get("name", "").replace("_", " "),
+             "status": STATUS_MARK.get(r.get("status", ""), r.get("status", "")),
+             "effect under check": number(r.get("new_effect")),
+             "p-value": number(r.get("p_value"), 3), "reading": r.get("reading", "")}
+            for r in refutation.get("refutations", [])]
+    return markdown_table(rows)
+
+
+def stage_view(stage: str, update: Mapping[str, Any] | None,
+               state: Mapping[str, Any]) -> StageView | None:
+    """The step shown when ``stage`` finishes; ``state`` fills in the stage's inputs.
+
+    Returns None for bookkeeping updates that say nothing (an approval that was skipped).
+    """
+    update = update or {}
+    said = _messages_text(update)
+    title = STAGE_TITLES.get(stage, stage.replace("_", " ").title())
+    merged = {**state, **update}
+    pictures: list[Picture] = []
+    if stage == "intake":
+        source = merged.get("data_path") or ""
+        inputs = f"File `{Path(source).name}`" if source else ""
+        dataset = update.get("dataset")
+        output = dataset_summary(dataset) if dataset else said
+    elif stage == "question":
+        inputs = f"Question: *{merged.get('question') or '(none given)'}*"
+        output = said
+    elif stage == "modeling":
+        inputs = (f"Treatment `{merged.get('treatment')}`, outcome `{merged.get('outcome')}`, "
+                  f"{len(((merged.get('dataset') or {}).get('profile') or {}).get('columns', []))}"
+                  " columns")
+        output = said
+        if update.get("graph"):
+            output = "\n\n".join(p for p in [said, graph_details(merged)] if p)
+            picture = graph_picture(merged)
+            pictures = [picture] if picture else []
+    elif stage == "identification":
+        graph = merged.get("graph") or {}
+        inputs = (f"Graph with {len(graph.get('nodes', []))} variables and "
+                  f"{len(graph.get('edges', []))} edges")
+        ident = update.get("identification") or {}
+        lines = [said]
+        if ident:
+            lines.append(f"Estimand: **{ident.get('estimand')}**; adjustment set: "
+                         + (", ".join(f"`{c}`" for c in ident.get("adjustment_set", []))
+                            or "none"))
+        output = "\n\n".join(line for line in lines if line)
+    elif stage == "estimation":
+        ident = merged.get("identification") or {}
+        inputs = (f"Estimand {ident.get('estimand', '?')}, target "
+                  f"{str(merged.get('target') or 'ate').upper()}"
+                  + (f", method {merged['method']}" if merged.get("method") else ""))
+        estimation = update.get("estimation") or {}
+        output = "\n\n".join(p for p in [said, estimates_table(estimation)] if p)
+    elif stage == "refutation":
+        estimate = ((merged.get("estimation") or {}).get("estimate") or {})
+        inputs = f"Estimate {number(estimate.get('value'))} by {estimate.get('label') or '?'}"
+        output = "\n\n".join(p for p in [said, refutations_table(update.get("refutation") or {})]
+                             if p)
+    else:
+        if not said and not update.get("error"):
+            return None
+        inputs, output = "", said
+    if update.get("error") and update["error"] not in output:
+        output = "\n\n".join(p for p in [output, f"**Stopped:** {update['error']}"] if p)
+    return StageView(stage=stage, title=title, input=inputs, output=output, pictures=pictures)
+
+
+def progress_markdown(progress: Mapping[str, float], width: int = 20) -> str:
+    """Text progress bars, one per refuter: they render everywhere, even in a saved thread."""
+    lines = []
+    for name, done in progress.items():
+        done = min(max(float(done), 0.0), 1.0)
+        filled = round(done * width)
+        lines.append(f"`{'█' * filled}{'░' * (width - filled)}` {done:4.0%} "
+                     f"{name.replace('_', ' ')}")
+    return "Running the refuters…\n\n" + "\n\n".join(lines) if lines else "Running the refuters…"
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def warnings_list(warnings: Sequence[Mapping[str, Any]]) -> str:
+    return "\n".join(f"- **{w.get('code')}**: {w.get('message')}" for w in warnings)
+
+
+def final_answer(state: Mapping[str, Any], result: Mapping[str, Any]) -> str:
+    """The answer in words, then the number to full precision, then what could undo it."""
+    estimation = state.get("estimation") or {}
+    estimate = result.get("estimate") or estimation.get("estimate") or {}
+    ident = result.get("identification") or {}
+    parts = [f"## Effect of {result.get('treatment')} on {result.get('outcome')}",
+             estimation.get("reading", "")]
+    value_line = (f"**Estimate ({str(estimate.get('target', 'ate')).upper()}): "
+                  f"{number(estimate.get('value'), 6)}**")
+    if estimate.get("ci_low") is not None and estimate.get("ci_high") is not None:
+        value_line += (f", 95% interval {number(estimate['ci_low'], 6)} to "
+                       f"{number(estimate['ci_high'], 6)}")
+    value_line += (f" — by {estimate.get('label') or estimate.get('method')}. "
+                   f"Exact value: `{exact(estimate.get('value'))}`")
+    parts.append(value_line)
+    if ident.get("estimand"):
+        adjusted = ", ".join(ident.get("adjustment_set") or []) or "nothing"
+        parts.append(f"Identified by **{ident['estimand']}**, adjusting for {adjusted}.")
+    alternatives = estimates_table(estimation)
+    if estimation.get("alternatives"):
+        parts.append("**Triangulation**\n\n" + alternatives)
+    refutation = state.get("refutation") or {}
+    if refutation.get("refutations"):
+        parts.append("**Stress tests**\n\n" + refutations_table(refutation))
+    warnings = list(result.get("warnings") or [])
+    for check in refutation.get("refutations", []):
+        if check.get("status") in ("warn", "fail"):
+            warnings.append({"code": f"{check['name']} ({check['status']})",
+                             "message": check.get("reading", "")})
+    if warnings:
+        parts.append("**Caveats**\n\n" + warnings_list(warnings))
+    else:
+        parts.append("**Caveats**: no warnings were raised; the estimate still rests on the "
+                     "graph being right (no unmeasured confounder).")
+    parts.append("Download the script, notebook and report below; `python analysis.py` "
+                 "reproduces the estimate.")
+    return "\n\n".join(p for p in parts if p)
+
+
+def pending_prompt(pending: Mapping[str, Any] | None) -> str:
+    if not pending:
+        return ""
+    if pending.get("kind") == "review_refutation":
+        failed = ", ".join(pending.get("failed") or [])
+        return (f"**A stress test failed** ({failed}). {pending.get('question', '')}")
+    return pending.get("question", "")
+
+
+def buttons_for(state: Mapping[str, Any], pending: Mapping[str, Any] | None) -> list[ButtonSpec]:
+    """The buttons that make sense now: approve/edit while the graph waits, accept or
+    re-specify after a failed refutation, export once there is an estimate."""
+    kind = (pending or {}).get("kind")
+    buttons: list[ButtonSpec] = []
+    if kind == "approve_graph":
+        buttons += [ButtonSpec("approve", "Approve graph", tooltip="Accept this graph and "
+                               "estimate the effect", icon="check"),
+                    ButtonSpec("edit_graph", "Edit graph", tooltip="Add, remove or reverse "
+                               "an edge", icon="pencil")]
+    elif kind == "review_refutation":
+        buttons += [ButtonSpec("accept", "Accept with caveat", icon="check"),
+                    ButtonSpec("respecify", "Re-specify graph", icon="pencil")]
+    if state.get("estimation"):
+        buttons.append(ButtonSpec("export", "Export", tooltip="Download analysis.py, "
+                                  "analysis.ipynb and report.md", icon="download"))
+    return buttons
+
+
+def edit_help(state: Mapping[str, Any]) -> str:
+    edges = (state.get("graph") or {}).get("edges", [])
+    example = f"`remove edge {edges[0]['cause']} -> {edges[0]['effect']}`" if edges else \
+        "`add edge age -> treat`"
+    return ("Type an edit and send it, for example " + example + ", `add edge A -> B`, "
+            "`reverse edge A -> B`, `mark X unobserved` or `mark X post-treatment`. "
+            "Ask `why X?` to see where an edge came from; say `approve` when it is right.")
+
+
+# --------------------------------------------------------------------------- messages
+
+
+def message_table(table: Sequence[Mapping[str, Any]] | None) -> str:
+    return markdown_table(list(table or []))
+
+
+def message_markdown(message: Mapping[str, Any]) -> str:
+    """A reply with its extras: a returned table and the code that produced it."""
+    parts = [message.get("content", "")]
+    if message.get("table"):
+        parts.append(message_table(message["table"]))
+    if message.get("code"):
+        parts.append("Code run:\n\n" + code_block(message["code"]))
+    return "\n\n".join(p for p in parts if p)
+
+
+def message_pictures(message: Mapping[str, Any]) -> list[Picture]:
+    return [Picture(name=Path(p).name, path=p) for p in message.get("images") or []
+            if Path(p).is_file()]
+
+
+def message_files(message: Mapping[str, Any]) -> list[Path]:
+    return [Path(p) for p in message.get("files") or [] if Path(p).is_file()]
+
+
+def new_replies(messages: Sequence[Mapping[str, Any]], shown: Sequence[str]) -> list[dict]:
+    """Assistant messages of a turn not already shown inside a stage's step.
+
+    ``shown`` holds the texts the steps displayed; each is consumed once, so a reply that
+    happens to repeat a stage's words is still shown.
+    """
+    remaining = list(shown)
+    out = []
+    for message in messages:
+        if message.get("role") != "assistant":
+            continue
+        if message.get("content") in remaining:
+            remaining.remove(message["content"])
+            continue
+        out.append(dict(message))
+    return out
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def upload_problem(name: str, size: int | None, limit_mb: int) -> str | None:
+    """Why an upload cannot be used, in a sentence the user can act on; None if it can."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        kinds = ", ".join(SUPPORTED_SUFFIXES)
+        return (f"I can't read `{name}`: upload a table as {kinds} "
+                "(CSV, TSV, Parquet or Excel).")
+    if size is not None and size > limit_mb * 1024 * 1024:
+        return (f"`{name}` is {size / 2**20:.1f} MB, over the {limit_mb} MB upload limit "
+                "(CAUSAL_ASSISTANT_MAX_UPLOAD_MB). Upload a smaller extract or raise the limit.")
+    return None
+
+
+def safe_filename(name: str) -> str:
+    """The uploaded file's own name, made safe as a file name; the extension is kept
+    because it decides how the table is read."""
+    base = Path(name.replace("\\", "/")).name
+    cleaned = re.sub(r"[^\w.\- ]+", "_", base).strip(" .") or "data"
+    return cleaned[:120]
+
+
+UPLOAD_MIME_PATTERNS: tuple[str, ...] = ("text/*", "application/*")
+
+
+def upload_accept() -> dict[str, list[str]]:
+    """Chainlit's accept spec: MIME patterns covering every type in ``UPLOAD_MIME_TYPES``,
+    each limited to the extensions we can read (the server checks type and extension).
+    Patterns rather than the list keep the browser's refusal message readable."""
+    return {pattern: list(SUPPORTED_SUFFIXES) for pattern in UPLOAD_MIME_PATTERNS}
+
+
+# --------------------------------------------------------------------------- diagnostics
+
+
+def _simulated(entry: Mapping[str, Any]) -> list[float] | None:
+    """The effects a simulation refuter produced (``details.effects``), if it kept them."""
+    values = (entry.get("details") or {}).get("effects")
+    if isinstance(values, list) and len(values) > 1:
+        return [float(v) for v in values if isinstance(v, (int, float))]
+    return None
+
+
+def refuter_pictures(state: Mapping[str, Any]) -> list[Picture]:
+    """One panel of histograms, a cell per simulation refuter that kept its runs, with the
+    estimate and, where it differs (the placebo's zero), what the refuter expects."""
+    from tools.plots import refuter_panel
+
+    estimate = (((state.get("estimation") or {}).get("estimate")) or {}).get("value")
+    if estimate is None:
+        return []
+    runs = []
+    for entry in (state.get("refutation") or {}).get("refutations", []):
+        simulated = _simulated(entry)
+        if not simulated or not any(math.isfinite(v) for v in simulated):
+            continue
+        expected = (entry.get("details") or {}).get("reference")
+        if expected is not None and math.isclose(expected, estimate):
+            expected = None
+        runs.append((entry.get("name", "refuter"), simulated, expected))
+    if not runs:
+        return []
+    return [Picture(name="refuters", png=refuter_panel(runs, float(estimate)))]
+
+
+def balance_pictures(model_data: Any, state: Mapping[str, Any]) -> list[Picture]:
+    """Overlap and balance plots for a binary treatment with a backdoor adjustment set.
+
+    ``model_data`` is the agent's prepared frame (``tools.modeldata.ModelData``), so the
+    covariates are exactly the encoded columns the estimators saw.
+    """
+    import numpy as np
+
+    from tools.overlap import propensity_scores
+    from tools.plots import balance_plot, overlap_plot, standardized_differences
+
+    ident = state.get("identification") or {}
+    if getattr(model_data, "treatment_kind", None) != "binary" or \
+            ident.get("estimand") != "backdoor":
+        return []
+    covariates = model_data.model_columns(ident.get("adjustment_set") or [])
+    if not covariates:
+        return []
+    frame = model_data.frame
+    treated = frame[model_data.model_treatment].to_numpy(dtype=int)
+    x = frame[covariates].to_numpy(dtype=float)
+    scores = propensity_scores(x, treated)
+    clipped = np.clip(scores, 0.01, 0.99)
+    weights = np.where(treated == 1, 1 / clipped, 1 / (1 - clipped))
+    before = standardized_differences(frame[covariates], treated)
+    after = standardized_differences(frame[covariates], treated, weights)
+    return [Picture(name="overlap", png=overlap_plot(scores, treated)),
+            Picture(name="balance", png=balance_plot(before, after))]
