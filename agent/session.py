@@ -145,6 +145,10 @@ class Session:
                 return waiting_question(node, snapshot.values)
         return None
 
+    def model_data(self):
+        """The prepared frame behind the current analysis (for plots the UI draws)."""
+        return self.context.model_data(self.values)
+
     def save_figures(self, pngs_base64: list[str]) -> list[str]:
         """Keep sandbox figures as files; state holds only their paths."""
         import base64

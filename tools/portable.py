@@ -127,15 +127,24 @@ def identify(frame, graph, treatment, outcome, adjustment=None):
     return estimand
 
 
-def fit_effect(frame, graph, treatment, outcome, estimand, method, target, params):
-    """One DoWhy estimate; the effect of switching a binary treatment from False to True,
-    or of one unit more of a continuous one."""
+def fit_effect(frame, graph, treatment, outcome, estimand, method, target, params,
+               with_interval=False):
+    """One DoWhy estimate, fitted from scratch on a clean copy of the graph's columns: the
+    effect of switching a binary treatment from False to True, or of one unit more of a
+    continuous one.
+
+    DoWhy's estimators write scratch columns (``propensity_score``, ``ips_weight``, ...)
+    into the frame they are given and reuse a ``propensity_score`` they find there, which
+    is how a placebo came to be scored with the real treatment's propensities (dowhy#1728);
+    a fresh copy re-fits every model.
+    """
     from dowhy import CausalModel
 
     quiet_dowhy()
-    model = CausalModel(data=frame, treatment=treatment, outcome=outcome, graph=graph)
-    is_binary = frame[treatment].dtype == bool
-    estimate = model.estimate_effect(
+    clean = frame[[column for column in frame.columns if column in graph]].copy()
+    model = CausalModel(data=clean, treatment=treatment, outcome=outcome, graph=graph)
+    is_binary = clean[treatment].dtype == bool
+    return model.estimate_effect(
         estimand,
         method_name=method,
         target_units=target,
@@ -145,9 +154,8 @@ def fit_effect(frame, graph, treatment, outcome, estimand, method, target, param
         # DoWhy would otherwise take every outcome-only cause as an effect modifier and
         # estimate conditional effects for each, which is slow and not what was asked.
         effect_modifiers=[],
-        confidence_intervals=method == "backdoor.linear_regression",
+        confidence_intervals=with_interval,
     )
-    return estimate
 
 
 def estimate_with_ci(frame, graph, treatment, outcome, estimand, method, target, params,
@@ -156,9 +164,11 @@ def estimate_with_ci(frame, graph, treatment, outcome, estimand, method, target,
     seeded percentile bootstrap otherwise (resamples drawn up front so the interval is the
     same however many workers run)."""
     np.random.seed(seed)
-    estimate = fit_effect(frame, graph, treatment, outcome, estimand, method, target, params)
+    is_ols = method == "backdoor.linear_regression"
+    estimate = fit_effect(frame, graph, treatment, outcome, estimand, method, target, params,
+                          with_interval=is_ols)
     value = float(estimate.value)
-    if method == "backdoor.linear_regression":
+    if is_ols:
         low, high = np.asarray(estimate.get_confidence_intervals(), dtype=float).ravel()[:2]
         return {"value": value, "ci_low": float(low), "ci_high": float(high), "ci_method": "ols"}
     rng = np.random.default_rng(seed)

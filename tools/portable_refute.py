@@ -18,36 +18,15 @@ import numpy as np
 import statsmodels.api as sm
 from scipy import stats
 
-from tools.portable import quiet_dowhy
+from tools.portable import fit_effect
 
 
 def fit_value(frame, graph, treatment, outcome, estimand, method, target, params, seed=0):
-    """The value of one estimate, fitted from scratch on a clean copy of the graph's columns.
-
-    DoWhy's estimators write scratch columns (``propensity_score``, ``ips_weight``, ...)
-    into the frame they are given and reuse a ``propensity_score`` column they find there,
-    which is how a placebo came to be scored with the real treatment's propensities
-    (dowhy#1728); fitting on a copy without them re-fits every model. Unlike ``fit_effect``
-    it asks for no interval: refuters re-fit many times, and for a linear regression with
-    effect modifiers DoWhy computes that interval by a slow bootstrap. The global generator
-    is seeded for estimators that draw from it.
-    """
-    from dowhy import CausalModel
-
-    quiet_dowhy()
+    """The value of one estimate without an interval (refuters re-fit many times), with
+    the global generator seeded for estimators that draw from it."""
     np.random.seed(seed)
-    clean = frame[[column for column in frame.columns if column in graph]].copy()
-    model = CausalModel(data=clean, treatment=treatment, outcome=outcome, graph=graph)
-    is_binary = clean[treatment].dtype == bool
-    estimate = model.estimate_effect(
-        estimand,
-        method_name=method,
-        target_units=target,
-        method_params=dict(params) or None,
-        control_value=False if is_binary else 0,
-        treatment_value=True if is_binary else 1,
-    )
-    return float(estimate.value)
+    return float(fit_effect(frame, graph, treatment, outcome, estimand, method, target,
+                            params).value)
 
 
 def simulated_data(kind, frame, graph, treatment, outcome, estimand, rng, instruments=()):

@@ -471,7 +471,7 @@ def _diagnostics(session: Session, state: dict) -> list[render.Picture]:
     rather than failing the answer it illustrates."""
     pictures: list[render.Picture] = []
     try:
-        pictures += render.balance_pictures(session.context.model_data(state), state)
+        pictures += render.balance_pictures(session.model_data(), state)
     except Exception:
         log.warning("overlap/balance plots failed", exc_info=True)
     try:
