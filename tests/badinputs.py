@@ -267,6 +267,12 @@ def thousands_of_levels(folder: Path) -> Made:
     return _csv(folder, df), ""
 
 
+def thousands_of_levels_in_the_graph(folder: Path) -> Made:
+    """The same zip code, but the user's graph makes it a confounder to adjust for."""
+    path, _ = thousands_of_levels(folder)
+    return path, "categories"
+
+
 def formula_cells(folder: Path) -> Made:
     """Cells that a spreadsheet would run as formulas are just text levels here."""
     df = frame()
@@ -283,6 +289,7 @@ class Case:
 
     ``expect`` is "error" (exit 2, one line containing the fragment, same text in the
     chat) or "ok" (exit 0 and, when the fragment is not empty, that warning code).
+    ``graph`` is an edge list given with the data (``--graph``), when the case needs one.
     ``known_bug`` names a bug in code these tests may not fix; the tests mark the case
     xfail(strict=True) with it, so the fix turns the case green by failing loudly.
     """
@@ -292,6 +299,7 @@ class Case:
     treatment: str = "t"
     outcome: str = "y"
     env: dict[str, str] = field(default_factory=dict)
+    graph: str = ""
     known_bug: str = ""
 
     @property
@@ -338,10 +346,9 @@ CASES: dict[str, Case] = {case.name: case for case in (
                    "tools/discovery.py encode() then crashes with a TypeError (exit 1)"),
     Case(tiny_sample, "ok"),
     Case(perfect_separation, "ok"),
-    Case(collinear_covariates, "ok",
-         known_bug="tools/discovery.py runs causal-learn's fisherz on x2 = 2*x1, which "
-                   "raises 'Data correlation matrix is singular' (exit 1); "
-                   "tools/modeling.py does not catch it"),
+    Case(collinear_covariates, "ok"),
     Case(thousands_of_levels, "ok"),
+    Case(thousands_of_levels_in_the_graph, "error",
+         graph="zip -> t\nzip -> y\nx1 -> t\nx1 -> y\nx2 -> t\nx2 -> y\nt -> y\n"),
     Case(formula_cells, "ok"),
 )}

@@ -60,8 +60,13 @@ def made(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[P
 
 def analyze(path: Path, case: Case, out: Path) -> int:
     # --opt=value: a name such as '-2+3' would otherwise be taken for an option
-    return main(["analyze", str(path), f"--treatment={case.treatment}",
-                 f"--outcome={case.outcome}", "--out", str(out)])
+    args = ["analyze", str(path), f"--treatment={case.treatment}",
+            f"--outcome={case.outcome}", "--out", str(out)]
+    if case.graph:
+        graph = out.parent / "graph.txt"
+        graph.write_text(case.graph, encoding="utf-8")
+        args.append(f"--graph={graph}")
+    return main(args)
 
 
 def one_line(err: str) -> str:
@@ -122,7 +127,7 @@ def test_chat_says_the_same_and_carries_on(name, tmp_path, monkeypatch, good_csv
     path, fragment = made(case, tmp_path, monkeypatch)
     session = Session(Settings.from_env(refutation_budget_s=2))
     state = session.start(path, treatment=case.treatment, outcome=case.outcome,
-                          auto_approve=case.expect == "error")
+                          graph_text=case.graph or None, auto_approve=case.expect == "error")
     if case.expect == "error":
         assert state.get("error") and fragment in state["error"]
         assert state["messages"][-1]["content"] == state["error"]

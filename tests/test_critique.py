@@ -6,7 +6,9 @@ import pandas as pd
 import pytest
 
 from tests.test_modeling import T, Y, training_data
-from tools.critique import backdoor_set, critique_graph
+from tools.adjustment import backdoor_set
+from tools.critique import critique_graph
+from tools.errors import InputError
 from tools.graphs import CausalGraph
 from tools.intake import profile_table
 from tools.modeling import propose_graph
@@ -127,8 +129,16 @@ def test_our_own_proposal_survives_its_critique() -> None:
 
 
 def test_backdoor_set_is_none_when_a_latent_confounder_blocks_it() -> None:
-    graph = CausalGraph(nodes=["t", "y", "u"], edges=[], unobserved=["u"])
     graph = CausalGraph.from_edges([("u", "t"), ("u", "y"), ("t", "y")])
     assert backdoor_set(graph, "t", "y") == ["u"]
     latent = CausalGraph(nodes=graph.nodes, edges=graph.edges, unobserved=["u"])
     assert backdoor_set(latent, "t", "y") is None
+
+
+def test_unknown_names_are_refused_in_one_line(data) -> None:
+    df, profile = data
+    graph = CausalGraph.from_edges(TRUE_EDGES)
+    with pytest.raises(InputError, match="not a column"):
+        critique_graph(df, profile, graph, T, Y, adjustment_set=["agee"])
+    with pytest.raises(InputError, match="node of the graph"):
+        critique_graph(df, profile, CausalGraph.from_edges([("age", T)]), T, Y)

@@ -78,7 +78,8 @@ def test_every_role_and_edge_says_where_it_came_from(proposed) -> None:
     assert age_to_t.source == "data" and "partial corr" in age_to_t.note and "p<" in age_to_t.note
     mood = result.role_of("mood")
     assert mood.source == "data"
-    assert "not once treat is held fixed" in mood.evidence   # the confirming test, with numbers
+    assert "but not once treat" in mood.evidence   # the confirming test, with its numbers
+    assert "p<0.001" in mood.evidence
 
 
 def test_downstream_columns_are_not_adjusted_and_the_reading_says_so(proposed) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from tools.adjustment import backdoor_set, blocks_backdoor
 from tools.discovery import BlockMatrix, BlockTest, encode, format_p, g_test, is_discrete
 from tools.errors import InputError
 from tools.estimation import SMALL_SAMPLE_ROWS
@@ -89,22 +90,28 @@ def screened_off(matrix: BlockMatrix, name: str, anchor: str, given: list[str],
     vanished = held.p_value > alpha or abs(held.r) < MIN_SCREEN_R
     if not vanished or abs(held.r) > SCREEN_RATIO * abs(marginal.r):
         return None
-    fixed = " and ".join(given)
+    fixed = given[0] + (f" (with {', '.join(given[1:])})" if len(given) > 1 else "")
     return (f"{anchor} (a cause of {given[0]}) is associated with it ({marginal.describe()}) "
-            f"but not once {fixed} {'is' if len(given) == 1 else 'are'} held fixed "
-            f"({held.describe()})")
+            f"but not once {fixed} is held fixed ({held.describe()})")
 
 
-def across(matrix: BlockMatrix, name: str, anchor: str, treatment: str,
-           outcome: str) -> tuple[str, bool] | None:
+def across(matrix: BlockMatrix, name: str, anchor: str, treatment: str, outcome: str,
+           others: Sequence[str] = ()) -> tuple[str, bool] | None:
     """Evidence that the treatment separates ``anchor`` from ``name``: holding it fixed (or
     it and the outcome) removes their association. With ``anchor`` a cause of the
     treatment, ``name`` is then downstream of it; the flag says the outcome had to be held
-    fixed too, so ``name`` depends on the outcome as well (a collider)."""
-    for given in ([treatment], [treatment, outcome]):
+    fixed too, so ``name`` depends on the outcome as well (a collider).
+
+    ``others``, further causes of the treatment, are held fixed as well: holding the
+    treatment fixed ties its causes together, which would hide a mediator that shares a
+    cause with the treatment. A direct cause of the treatment still fails the test, as
+    the treatment itself keeps it tied to ``anchor``.
+    """
+    rest = [o for o in others if o not in (name, anchor, treatment, outcome)]
+    for given in ([treatment, *rest], [treatment, outcome, *rest]):
         found = screened_off(matrix, name, anchor, given)
         if found:
-            return found, len(given) == 2
+            return found, outcome in given
     return None
 
 
@@ -131,38 +138,6 @@ def settle_anchors(matrix: BlockMatrix, treatment: str, outcome: str, trusted: l
     return trusted + found, dropped
 
 
-def blocks_backdoor(graph: nx.DiGraph, treatment: str, outcome: str,
-                    adjustment: Sequence[str]) -> bool:
-    """Does ``adjustment`` block every backdoor path (d-separation once the treatment's
-    outgoing edges are cut)? Descendants of the treatment are checked separately."""
-    cut = graph.copy()
-    cut.remove_edges_from(list(graph.out_edges(treatment)))
-    return nx.is_d_separator(cut, {treatment}, {outcome}, set(adjustment))
-
-
-def backdoor_set(graph: CausalGraph, treatment: str, outcome: str) -> list[str] | None:
-    """A valid adjustment set read off the graph, or None when no observed set is one.
-
-    Starts from the observed ancestors of treatment or outcome that the treatment does not
-    affect (valid whenever any set is), then drops the ones that reach the outcome only
-    through the treatment (instruments: adjusting for them only adds variance) as long as
-    the rest stays valid.
-    """
-    nxg = graph.to_networkx()
-    after = nx.descendants(nxg, treatment) | {treatment, outcome}
-    ancestors = nx.ancestors(nxg, treatment) | nx.ancestors(nxg, outcome)
-    chosen = sorted(n for n in ancestors - after if n not in graph.unobserved)
-    if not blocks_backdoor(nxg, treatment, outcome, chosen):
-        return None
-    cut = nxg.copy()
-    cut.remove_edges_from(list(nxg.out_edges(treatment)))
-    for name in [n for n in chosen if not nx.has_path(cut, n, outcome)]:
-        rest = [c for c in chosen if c != name]
-        if blocks_backdoor(nxg, treatment, outcome, rest):
-            chosen = rest
-    return chosen
-
-
 # --------------------------------------------------------------------------- critique
 
 
@@ -175,6 +150,10 @@ def critique_graph(df: pd.DataFrame, profile: DatasetProfile, graph: CausalGraph
     for node in (treatment, outcome):
         if node not in graph.nodes or node not in df.columns:
             raise InputError(f"{node!r} must be both a column and a node of the graph; add it.")
+    unknown = [a for a in adjustment_set or [] if a not in df.columns]
+    if unknown:
+        raise InputError(f"The adjustment set names {unknown[0]!r}, which is not a column; "
+                         "remove it or check the spelling.")
     result = CritiqueResult()
     kinds = {c.name: c.kind for c in profile.columns if c.kind not in UNUSABLE_KINDS}
     observed = [n for n in graph.nodes if n not in graph.unobserved and n in kinds]
@@ -304,7 +283,7 @@ def _check_adjustment(result: CritiqueResult, graph: CausalGraph, nxg: nx.DiGrap
         if name in after or name not in matrix.columns:
             continue
         found = next((e[0] for a in anchors if a != name
-                      and (e := across(matrix, name, a, treatment, outcome))), None)
+                      and (e := across(matrix, name, a, treatment, outcome, anchors))), None)
         if found:
             result.add(WarningCode.POST_TREATMENT_ADJUSTMENT, [name], found,
                        f"The data suggest {name} is downstream of {treatment}: {found}. "
@@ -340,7 +319,7 @@ def _check_unadjusted(result: CritiqueResult, df: pd.DataFrame, kinds: dict[str,
         strong = all(t.p_value < limit and abs(t.r) >= STRONG_R for t in (with_t, with_y))
         if not strong:
             continue
-        if any(across(matrix, name, a, treatment, outcome) for a in anchors):
+        if any(across(matrix, name, a, treatment, outcome, anchors) for a in anchors):
             continue
         statistic = (f"with {treatment}: {with_t.describe()}; with {outcome} given "
                      f"{treatment}: {with_y.describe()}")

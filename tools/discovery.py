@@ -414,6 +414,11 @@ def discover(df: pd.DataFrame, kinds: dict[str, str], knowledge: Knowledge | Non
     result.reading = (f"{setting} on {len(sample):,} of {len(complete):,} complete rows found "
                       f"{len(edges)} edges ({sum(e.kind == 'directed' for e in edges)} oriented) "
                       f"in {result.seconds:.1f} s. {result.why}.")
+    result.code = (
+        "from tools.discovery import Knowledge, discover\n"
+        f"discovery = discover(df, {kinds!r},\n    Knowledge.model_validate("
+        f"{knowledge.model_dump()!r}),\n    algorithm={algorithm!r}, seed={seed}, "
+        f"max_rows={max_rows}, alpha={alpha}, max_depth={max_depth})\n")
     if len(sample) < len(complete):
         result.warn(WarningCode.LARGE_DATA_SAMPLED,
                     f"Causal discovery ran on a seeded sample of {len(sample):,} of the "

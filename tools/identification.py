@@ -11,6 +11,8 @@ import networkx as nx
 from pydantic import PrivateAttr
 
 from tools import portable
+from tools.adjustment import backdoor_set
+from tools.graphs import CausalGraph
 from tools.modeldata import ModelData
 from tools.results import ToolResult, WarningCode
 
@@ -37,11 +39,15 @@ def identify_effect(data: ModelData, adjustment: list[str] | None = None,
     ``adjustment`` (user variable names) overrides DoWhy's backdoor set; ``prefer`` picks a
     design among those identified (the backdoor one otherwise, as it uses the most data).
     """
-    model_adjustment = None if adjustment is None else data.model_columns(adjustment)
+    if adjustment is None:
+        model_adjustment = _optimal_adjustment(data)
+    else:
+        model_adjustment = data.model_columns(adjustment)
     estimand = portable.identify(data.frame, data.graph, data.model_treatment,
                                  data.model_outcome, model_adjustment)
     found = {
-        "backdoor": estimand.estimands.get("backdoor") is not None,
+        "backdoor": estimand.estimands.get("backdoor") is not None
+        and model_adjustment is not None,
         "frontdoor": bool(estimand.frontdoor_variables),
         "iv": bool(estimand.instrumental_variables),
     }
@@ -62,6 +68,13 @@ def identify_effect(data: ModelData, adjustment: list[str] | None = None,
     if design == "none":
         result.warn(WarningCode.UNIDENTIFIABLE, result.reading)
     return result
+
+
+def _optimal_adjustment(data: ModelData) -> list[str] | None:
+    """The smallest-variance valid backdoor set of the model graph (None: no valid set)."""
+    graph = CausalGraph(nodes=list(data.graph.nodes), unobserved=data.unobserved,
+                        edges=CausalGraph.from_edges(data.graph.edges).edges)
+    return backdoor_set(graph, data.model_treatment, data.model_outcome)
 
 
 def _reading(result: IdentificationResult, data: ModelData) -> str:

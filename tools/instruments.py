@@ -17,7 +17,8 @@ import pandas as pd
 import statsmodels.api as sm
 from pydantic import BaseModel
 
-from tools.critique import backdoor_set, screened_off
+from tools.adjustment import backdoor_set
+from tools.critique import screened_off
 from tools.discovery import BlockMatrix, encode, format_p
 from tools.errors import InputError
 from tools.graphs import CausalGraph

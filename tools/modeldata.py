@@ -16,6 +16,9 @@ from tools.graphs import CausalGraph
 from tools.intake import resolve_column
 from tools.results import ToolResult, WarningCode
 
+MAX_LEVELS = 100
+MAX_LEVELS_SHARE = 0.1
+
 
 @dataclass
 class ModelData:
@@ -87,6 +90,25 @@ def check_outcome(values: pd.Series, name: str) -> None:
                          "measured; choose another outcome.")
 
 
+def wide_categories(df: pd.DataFrame, names: list[str]) -> dict[str, int]:
+    """Text columns with so many levels that their indicators would swamp the model frame.
+
+    A category enters the model as one indicator per level; a zip code with thousands of
+    levels turns a few columns into thousands, every DoWhy fit and refuter crawls, and the
+    adjustment overfits. Past ``MAX_LEVELS`` levels and a tenth of the rows, it is too wide.
+    """
+    wide = {}
+    for name in names:
+        values = df[name]
+        if (pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values)
+                or pd.api.types.is_datetime64_any_dtype(values)):
+            continue
+        count = int(values.dropna().astype(str).nunique())
+        if count > MAX_LEVELS and count > MAX_LEVELS_SHARE * len(df):
+            wide[name] = count
+    return wide
+
+
 def build_model_data(df: pd.DataFrame, graph: CausalGraph, treatment: str, outcome: str,
                      treated_level: object = None) -> ModelData:
     """Prepare the model frame for the observed nodes of ``graph``."""
@@ -106,6 +128,16 @@ def build_model_data(df: pd.DataFrame, graph: CausalGraph, treatment: str, outco
         raise InputError(f"The graph names {missing[0]!r}, which is not a column; mark it "
                          "unobserved or remove it from the graph.")
     covariates = [n for n in observed if n not in (treatment, outcome)]
+    wide = wide_categories(df, covariates)
+    linked = {node for edge in graph.edges for node in (edge.cause, edge.effect)}
+    for name, count in wide.items():
+        if name in linked:
+            raise InputError(f"The covariate {name!r} has {count} categories, too many to "
+                             f"adjust for with {len(df)} rows; group its levels into fewer "
+                             "(e.g. regions instead of zip codes) or remove its edges from "
+                             "the graph.")
+    # an isolated node needs no adjustment: leave it out rather than build its indicators
+    covariates = [n for n in covariates if n not in wide]
     try:
         frame, column_map, n_dropped = portable.prepare_frame(
             df, treatment, outcome, covariates, treated_level)
@@ -124,6 +156,10 @@ def build_model_data(df: pd.DataFrame, graph: CausalGraph, treatment: str, outco
             f"graph = model_graph({edges!r},\n    column_map, {list(graph.unobserved)!r})\n"
         ),
     )
+    for name, count in wide.items():
+        result.warn(WarningCode.EXCLUDED_COLUMN,
+                    f"{name!r} left out of the model: {count} categories and no edges in "
+                    "the graph.")
     if n_dropped:
         share = n_dropped / len(df)
         result.warn(WarningCode.MISSING_VALUES_DROPPED,

@@ -330,7 +330,7 @@ class _Proposal:
                 continue
             oriented = f"{discovery.algorithm.upper()} orients it after {self.t}"
             checks = [found for a in anchors
-                      if (found := across(self.matrix, name, a, self.t, self.y))]
+                      if (found := across(self.matrix, name, a, self.t, self.y, anchors))]
             if any(needs_outcome for _, needs_outcome in checks):
                 self.after_outcome.add(name)
             confirmed = checks[0][0] if checks else None
@@ -415,11 +415,10 @@ class _Proposal:
                     continue
             graph.add_edge(a, b)
             settled = edge.kind == "directed" and not wrong_way and (a, b) == (edge.a, edge.b)
-            source = {"data": "data", "knowledge": "heuristic"}.get(edge.oriented_by) \
-                if settled else "default"
+            source = ("heuristic" if edge.oriented_by == "knowledge" else "data") if settled \
+                else "default"
             how = "" if settled else "; drawn in time and column order"
-            added.append(Edge(cause=a, effect=b, source=source or "default",
-                              note=edge.note + how))
+            added.append(Edge(cause=a, effect=b, source=source, note=edge.note + how))
         return added
 
     # ----------------------------------------------------------------- roles
