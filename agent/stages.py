@@ -15,10 +15,12 @@ from langgraph.types import interrupt
 from agent.context import AgentContext
 from agent.datastore import store_dataset
 from agent.state import AnalysisState
+from tools.critique import critique_graph
 from tools.errors import InputError
 from tools.estimation import EstimationResult, estimate_effect
 from tools.graphs import CausalGraph, parse_graph, validate_graph
 from tools.identification import identify_effect
+from tools.instruments import suggest_instruments
 from tools.intake import DatasetProfile, load_code, profile_table, resolve_column
 from tools.refutation import refute_estimate
 from tools.results import ToolResult
@@ -105,27 +107,37 @@ class Stages:
         return self.ctx.reasoner.parse_question(state.get("question") or "", profile)
 
     def modeling(self, state: AnalysisState) -> dict:
+        """Propose a graph (or take the user's), then critique it against the data and look
+        for instruments, so every assumption is checked before anyone approves it."""
         started = time.perf_counter()
-        columns = [c["name"] for c in state["dataset"]["profile"]["columns"]]
+        profile = DatasetProfile.model_validate(state["dataset"]["profile"])
+        frame, seed = self.ctx.frame(state), state.get("seed", 0)
+        treatment, outcome = state["treatment"], state["outcome"]
         if state.get("graph_text"):
             graph = parse_graph(state["graph_text"])
-            validate_graph(graph, columns)
-            for node in (state["treatment"], state["outcome"]):
+            validate_graph(graph, profile.names())
+            for node in (treatment, outcome):
                 if node not in graph.nodes:
                     raise InputError(f"The graph has no node {node!r}; add it with its edges.")
             result = ToolResult(reading=f"Using your graph: {len(graph.nodes)} variables, "
                                         f"{len(graph.edges)} edges.")
             roles: list[dict] = []
         else:
-            profile = DatasetProfile.model_validate(state["dataset"]["profile"])
-            proposed = self.ctx.reasoner.propose_graph(
-                self.ctx.frame(state), profile, state["treatment"], state["outcome"],
-                seed=state.get("seed", 0))
+            proposed = self.ctx.reasoner.propose_graph(frame, profile, treatment, outcome,
+                                                       seed=seed)
             graph, result = proposed.graph, proposed
             roles = [r.model_dump(mode="json") for r in proposed.roles]
+        critique = critique_graph(frame, profile, graph, treatment, outcome, seed=seed)
+        instruments = suggest_instruments(frame, graph, treatment, outcome, profile=profile)
+        combined = ToolResult(
+            reading=" ".join(r.reading for r in (result, critique, instruments)
+                             if r.reading and (r is not instruments or instruments.candidates)),
+            warnings=_unique_warnings(result, critique, instruments))
         return {"graph": graph.model_dump(mode="json"), "roles": roles,
-                "modeling": {"reading": result.reading}, "messages": say(result.reading),
-                **recorded("modeling", result, started)}
+                "modeling": {"reading": combined.reading,
+                             "critique": critique.model_dump(mode="json"),
+                             "instruments": instruments.model_dump(mode="json")},
+                "messages": say(combined.reading), **recorded("modeling", combined, started)}
 
     def approve_graph(self, state: AnalysisState) -> dict:
         """Wait for the user to approve the graph, or take an edited one and ask again."""
@@ -200,6 +212,14 @@ class Stages:
                 "notebook and report that reproduce every number, or `help` for what else "
                 "I can do.")
         return {"stage": "report", "messages": say(" ".join(text.split()))}
+
+
+def _unique_warnings(*results: ToolResult) -> list:
+    seen: dict[tuple[str, str], object] = {}
+    for result in results:
+        for warning in result.warnings:
+            seen.setdefault((warning.code, warning.message), warning)
+    return list(seen.values())
 
 
 def failed_refuters(state: AnalysisState) -> list[str]:
