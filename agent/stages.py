@@ -22,6 +22,7 @@ from tools.graphs import CausalGraph, parse_graph, validate_graph
 from tools.identification import identify_effect
 from tools.instruments import suggest_instruments
 from tools.intake import DatasetProfile, load_code, profile_table, resolve_column
+from tools.modeldata import check_outcome, treatment_kind
 from tools.refutation import refute_estimate
 from tools.results import ToolResult
 
@@ -94,6 +95,12 @@ class Stages:
                              "example 'effect of <treatment> on <outcome>', or --"
                              f"{missing} COLUMN).")
         treatment, outcome = resolve_column(treatment, columns), resolve_column(outcome, columns)
+        if treatment == outcome:
+            raise InputError(f"Treatment and outcome are the same column ({treatment!r}); "
+                             "choose two different columns.")
+        frame = self.ctx.frame(state)
+        treatment_kind(frame[treatment], treatment)
+        check_outcome(frame[outcome], outcome)
         target = (target or "ate").lower()
         if target not in ("ate", "att", "atc"):
             raise InputError(f"Unknown target {target!r}; use ate, att or atc.")

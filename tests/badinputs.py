@@ -341,9 +341,7 @@ CASES: dict[str, Case] = {case.name: case for case in (
     Case(text_outcome, "error"),
     Case(yes_no_outcome, "error"),
     Case(stray_text_in_outcome, "error"),
-    Case(same_treatment_and_outcome, "error", treatment="y", outcome="y",
-         known_bug="agent/stages.py question() accepts treatment == outcome; "
-                   "tools/discovery.py encode() then crashes with a TypeError (exit 1)"),
+    Case(same_treatment_and_outcome, "error", treatment="y", outcome="y"),
     Case(tiny_sample, "ok"),
     Case(perfect_separation, "ok"),
     Case(collinear_covariates, "ok"),

@@ -144,13 +144,6 @@ def test_chat_says_the_same_and_carries_on(name, tmp_path, monkeypatch, good_csv
     assert state["dataset"]["name"] == "good.csv"
 
 
-SANDBOX_LOADS_CSV_ONLY = (
-    "tools/sandbox.py's runner loads df with pd.read_csv(sep=',' or tab by suffix, UTF-8), "
-    "not with the reader and options intake chose, so the sandbox's df is wrong or "
-    "unreadable for semicolon, Latin-1 and UTF-16 files")
-
-
-@pytest.mark.xfail(strict=True, reason=SANDBOX_LOADS_CSV_ONLY)
 @pytest.mark.parametrize("name", ["semicolons_and_decimal_commas", "latin1",
                                   "utf16_with_bom", "utf16_without_bom"])
 def test_chat_code_sees_the_data_as_intake_read_it(name, tmp_path, monkeypatch) -> None:

@@ -33,6 +33,7 @@ from typing import IO, Literal
 from pydantic import BaseModel, Field
 
 from tools.errors import InputError
+from tools.intake import load_code
 from tools.results import ToolResult
 
 Stop = Literal["time_limit", "memory_limit", "output_limit", "error"]
@@ -61,20 +62,18 @@ namespace = {"__name__": "__main__", "DATA_PATH": data_path}
 status = {}
 
 
-def load(path):
+def load(path, loader_path):
+    """Read the data exactly as intake did: the loader is intake's own pandas call."""
     import pandas as pd
 
-    suffix = Path(path).suffix.lower()
-    if suffix == ".parquet":
-        return pd.read_parquet(path)
-    if suffix in (".xlsx", ".xls"):
-        return pd.read_excel(path)
-    return pd.read_csv(path, sep="\\t" if suffix == ".tsv" else ",")
+    scope = {"pd": pd, "DATA_PATH": path}
+    exec(Path(loader_path).read_text(encoding="utf-8"), scope)
+    return scope["df"]
 
 
 try:
     if data_path:
-        namespace["df"] = load(data_path)
+        namespace["df"] = load(data_path, sys.argv[4])
     exec(compile(source, "<code>", "exec"), namespace)
 except SystemExit:
     raise
@@ -428,6 +427,8 @@ def run_in_sandbox(
             shutil.copyfile(source, data_copy)
         (private / "runner.py").write_text(_RUNNER, encoding="utf-8")
         (private / "code.py").write_text(code, encoding="utf-8")
+        (private / "loader.py").write_text(load_code(Path(data_copy)) if data_copy else "",
+                                           encoding="utf-8")
         command = [
             *prefix,
             sys.executable,
@@ -436,6 +437,7 @@ def run_in_sandbox(
             str(private / "code.py"),
             data_copy,
             str(out),
+            str(private / "loader.py"),
         ]
         started = time.monotonic()
         process = subprocess.Popen(
