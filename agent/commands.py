@@ -26,17 +26,6 @@ HELP = """Things you can say (offline commands; with an LLM, plain words work to
 - `export` — download analysis.py, analysis.ipynb and report.md
 - `help` — this list"""
 
-ESTIMATOR_WORDS = {
-    "matching": "backdoor.propensity_score_matching",
-    "weighting": "backdoor.propensity_score_weighting",
-    "ipw": "backdoor.propensity_score_weighting",
-    "stratification": "backdoor.propensity_score_stratification",
-    "regression": "backdoor.linear_regression",
-    "iv": "iv.instrumental_variable",
-    "instrument": "iv.instrumental_variable",
-    "frontdoor": "frontdoor.two_stage_regression",
-    "front-door": "frontdoor.two_stage_regression",
-}
 STAGE_WORDS = {"intake": "intake", "data": "intake", "question": "question",
                "modeling": "modeling", "modelling": "modeling", "graph": "modeling",
                "identification": "identification", "estimation": "estimation",
@@ -102,15 +91,6 @@ def parse_command(text: str) -> Intent:
     if lower in ("help", "commands", "what can you do", "?") or lower.startswith("help"):
         return Intent(kind="help")
     return Intent(kind="unknown", args={"text": text})
-
-
-def estimator_for(word: str) -> str:
-    """A short estimator word to its DoWhy method name; other text passes through."""
-    lowered = word.lower().strip()
-    for key, method in ESTIMATOR_WORDS.items():
-        if key in lowered.split() or lowered == key:
-            return method
-    return word.strip()
 
 
 def stage_for(word: str) -> str | None:

@@ -22,7 +22,6 @@ MODEL_DATA_CACHE = 4
 class AgentContext:
     settings: Settings
     reasoner: Reasoner
-    fallback: Reasoner
     _model_data: OrderedDict = field(default_factory=OrderedDict)
 
     def frame(self, state: AnalysisState):

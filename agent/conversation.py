@@ -7,7 +7,7 @@ the conversation's messages in the checkpointer, so nothing said is lost on rest
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.commands import HELP, Intent, estimator_for, stage_for
+from agent.commands import HELP, Intent, stage_for
 from agent.reasoners.offline import find_columns
 from agent.templates import template_code
 from tools.errors import InputError
@@ -93,7 +93,7 @@ def edit_graph(session: "Session", intent: Intent, text: str) -> dict:
     payload = {"action": "edit", "graph": edited.model_dump(mode="json"), "note": note}
     if session.pending() and session.pending()["kind"] == "approve_graph":
         return session.resume(payload, user_text=text)
-    return session.rerun("identification", user_text=text, graph=payload["graph"])
+    return session.rerun("critique", user_text=text, graph=payload["graph"])
 
 
 def _graph_name(name: str, graph: CausalGraph, columns: list[str]) -> str:
@@ -123,7 +123,7 @@ def _need_dataset(state: dict) -> dict:
 
 def use_estimator(session: "Session", intent: Intent, text: str) -> dict:
     _need(session.values, "identification", "identified effect")
-    spec = spec_for(estimator_for(intent.args["method"]))
+    spec = spec_for(intent.args["method"])
     return session.rerun("identification", user_text=text, method=spec.method,
                          design=spec.estimand)
 
@@ -187,6 +187,9 @@ def why(session: "Session", intent: Intent, text: str) -> dict:
 
 
 def run_code(session: "Session", intent: Intent, text: str) -> dict:
+    if not session.settings.user_code:
+        raise Reply("Running your own code is switched off on this shared deployment "
+                    "(CAUSAL_ASSISTANT_USER_CODE); the built-in plots and tables still work.")
     state = _need_dataset(session.values)
     return _sandboxed(session, text, intent.args["code"], state)
 

@@ -5,6 +5,7 @@ never leaves a half-written file behind.
 """
 
 import json
+import math
 from pathlib import Path
 
 import nbformat
@@ -47,7 +48,8 @@ def _write(path: Path, content: str | bytes) -> Path:
 def export_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {"result.json": _write(out_dir / "result.json",
-                                     json.dumps(result, indent=2, default=str))}
+                                     json.dumps(_finite(result), indent=2, default=str,
+                                                allow_nan=False))}
     if not state.get("estimation"):
         return written
     plan = script_plan(state)
@@ -59,6 +61,17 @@ def export_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[s
                                        nbformat.writes(render_notebook(plan)))
     written["report.md"] = _write(out_dir / "report.md", render_report(state, result))
     return written
+
+
+def _finite(value: object) -> object:
+    """NaN and infinity are not JSON; other programs read result.json, so they become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _number(value: object) -> str:

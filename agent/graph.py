@@ -12,8 +12,8 @@ from agent.context import AgentContext
 from agent.stages import Stages, guarded
 from agent.state import AnalysisState
 
-PIPELINE = ("intake", "question", "modeling", "approve_graph", "identification", "estimation",
-            "refutation", "review_refutation", "report")
+PIPELINE = ("intake", "question", "modeling", "critique", "approve_graph", "identification",
+            "estimation", "refutation", "review_refutation", "report")
 WAITING_NODES = ("approve_graph", "review_refutation")
 
 
@@ -23,7 +23,7 @@ def _route_after(current: str, following: str):
             return END
         decision = state.get("decision")
         if current == "approve_graph" and decision == "edited":
-            return "approve_graph"
+            return "critique"
         if current == "review_refutation" and decision == "respecify":
             return "approve_graph"
         return following
@@ -41,6 +41,6 @@ def build_graph(context: AgentContext, checkpointer=None):
                                   list(PIPELINE))
     for current, following in zip(PIPELINE, PIPELINE[1:], strict=False):
         builder.add_conditional_edges(current, _route_after(current, following),
-                                      sorted({following, "approve_graph", END}))
+                                      sorted({following, "critique", "approve_graph", END}))
     builder.add_edge(PIPELINE[-1], END)
     return builder.compile(checkpointer=checkpointer)

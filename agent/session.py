@@ -21,6 +21,7 @@ from agent.export import export_analysis
 from agent.graph import build_graph
 from agent.reasoners.offline import OfflineReasoner
 from agent.result import build_result
+from tools.estimators import spec_for
 
 EventHandler = Callable[[str, Any], None]
 _SAVERS: dict[Path, SqliteSaver] = {}
@@ -58,9 +59,7 @@ class Session:
                  reasoner=None) -> None:
         self.settings = settings or Settings.from_env()
         self.thread_id = thread_id or uuid.uuid4().hex
-        offline = OfflineReasoner()
-        self.context = AgentContext(self.settings, reasoner or make_reasoner(self.settings),
-                                    offline)
+        self.context = AgentContext(self.settings, reasoner or make_reasoner(self.settings))
         self.graph = build_graph(self.context, checkpointer_for(self.settings))
         self.config = {"configurable": {"thread_id": self.thread_id}}
 
@@ -74,7 +73,7 @@ class Session:
                   "outcome": outcome, "target": target, "method": method,
                   "graph_text": graph_text, "seed": seed, "auto_approve": auto_approve,
                   "entry": "intake", "error": None,
-                  "adjustment": None, "design": None,
+                  "adjustment": None, "design": spec_for(method).estimand if method else None,
                   "messages": [_said("user", question or f"Analyse {Path(data_path).name}")]}
         return self._run(inputs, on_event)
 

@@ -14,13 +14,14 @@ from langgraph.types import interrupt
 
 from agent.context import AgentContext
 from agent.datastore import store_dataset
+from agent.reasoners.offline import target_from
 from agent.state import AnalysisState
 from tools.critique import critique_graph
 from tools.errors import InputError
 from tools.estimation import EstimationResult, estimate_effect
 from tools.graphs import CausalGraph, parse_graph, validate_graph
 from tools.identification import identify_effect
-from tools.instruments import suggest_instruments
+from tools.instruments import InstrumentResult, suggest_instruments
 from tools.intake import DatasetProfile, load_code, profile_table, resolve_column
 from tools.modeldata import check_outcome, treatment_kind
 from tools.refutation import refute_estimate
@@ -85,6 +86,7 @@ class Stages:
         treatment, outcome = state.get("treatment"), state.get("outcome")
         target = state.get("target")
         note, warnings = "named by the user", []
+        target = target or (target_from(state["question"]) if state.get("question") else None)
         if not (treatment and outcome):
             parsed = self._parse(state)
             treatment, outcome = treatment or parsed.treatment, outcome or parsed.outcome
@@ -114,8 +116,7 @@ class Stages:
         return self.ctx.reasoner.parse_question(state.get("question") or "", profile)
 
     def modeling(self, state: AnalysisState) -> dict:
-        """Propose a graph (or take the user's), then critique it against the data and look
-        for instruments, so every assumption is checked before anyone approves it."""
+        """Propose a graph with a role and provenance for every column, or take the user's."""
         started = time.perf_counter()
         profile = DatasetProfile.model_validate(state["dataset"]["profile"])
         frame, seed = self.ctx.frame(state), state.get("seed", 0)
@@ -134,17 +135,31 @@ class Stages:
                                                        seed=seed)
             graph, result = proposed.graph, proposed
             roles = [r.model_dump(mode="json") for r in proposed.roles]
-        critique = critique_graph(frame, profile, graph, treatment, outcome, seed=seed)
-        instruments = suggest_instruments(frame, graph, treatment, outcome, profile=profile)
-        combined = ToolResult(
-            reading=" ".join(r.reading for r in (result, critique, instruments)
-                             if r.reading and (r is not instruments or instruments.candidates)),
-            warnings=_unique_warnings(result, critique, instruments))
         return {"graph": graph.model_dump(mode="json"), "roles": roles,
-                "modeling": {"reading": combined.reading,
-                             "critique": critique.model_dump(mode="json"),
+                "modeling": {"reading": result.reading}, "messages": say(result.reading),
+                **recorded("modeling", result, started)}
+
+    def critique(self, state: AnalysisState) -> dict:
+        """Check the current graph (proposed, supplied or just edited) against the data and
+        look for instruments, so every assumption is tested before anyone approves it."""
+        started = time.perf_counter()
+        profile = DatasetProfile.model_validate(state["dataset"]["profile"])
+        frame, graph = self.ctx.frame(state), CausalGraph.model_validate(state["graph"])
+        treatment, outcome = state["treatment"], state["outcome"]
+        critique = critique_graph(frame, profile, graph, treatment, outcome,
+                                  seed=state.get("seed", 0))
+        try:
+            instruments = suggest_instruments(frame, graph, treatment, outcome, profile=profile)
+        except InputError as exc:   # an optional screen must not stop the analysis
+            instruments = InstrumentResult(reading=f"No instrument screen: {exc}")
+        combined = ToolResult(
+            reading=" ".join(r.reading for r in (critique, instruments)
+                             if r.reading and (r is critique or instruments.candidates)),
+            warnings=_unique_warnings(critique, instruments))
+        return {"critique": {"reading": combined.reading,
+                             "checks": critique.model_dump(mode="json"),
                              "instruments": instruments.model_dump(mode="json")},
-                "messages": say(combined.reading), **recorded("modeling", combined, started)}
+                "messages": say(combined.reading), **recorded("critique", combined, started)}
 
     def approve_graph(self, state: AnalysisState) -> dict:
         """Wait for the user to approve the graph, or take an edited one and ask again."""

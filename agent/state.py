@@ -8,8 +8,8 @@ their ``model_dump()``.
 import operator
 from typing import Annotated, Any, TypedDict
 
-STAGES = ("intake", "question", "modeling", "identification", "estimation", "refutation",
-          "report")
+STAGES = ("intake", "question", "modeling", "critique", "identification", "estimation",
+          "refutation", "report")
 
 
 def merge_dicts(left: dict, right: dict) -> dict:
@@ -36,6 +36,7 @@ class AnalysisState(TypedDict, total=False):
     adjustment: list[str] | None
     design: str | None
     modeling: dict
+    critique: dict
     identification: dict
     estimation: dict
     refutation: dict

@@ -27,6 +27,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import table  # noqa: E402
 from tools.adjustment import backdoor_set, blocks_backdoor  # noqa: E402
 from tools.discovery import discrete_codes  # noqa: E402
 from tools.intake import profile_table  # noqa: E402
@@ -109,8 +110,9 @@ def valid(truth: nx.DiGraph, treatment: str, outcome: str, adjustment: list[str]
     return "yes" if blocks_backdoor(truth, treatment, outcome, adjustment) else "no (open path)"
 
 
-def main() -> None:
+def run() -> str:
     warnings.filterwarnings("ignore")
+    np.seterr(all="ignore")
     rows = []
     for name, treatment, outcome in CASES:
         truth, data, discrete = simulate(name)
@@ -124,17 +126,9 @@ def main() -> None:
                          **score(truth, edges),
                          "valid adjustment": valid(truth, treatment, outcome, adjustment),
                          "seconds": seconds})
-    print(f"{ROWS} simulated rows per network, seed {SEED}; network (nodes/edges).\n")
-    print(markdown(pd.DataFrame(rows)))
-
-
-def markdown(table: pd.DataFrame) -> str:
-    cells = table.map(lambda v: f"{v:.2f}" if isinstance(v, float) else str(v))
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells.to_numpy().tolist()]
-    return "\n".join(lines)
+    return table(rows, f"Structure recovery on pgmpy networks ({ROWS} simulated rows, seed "
+                       f"{SEED}; network (nodes/edges))")
 
 
 if __name__ == "__main__":
-    np.seterr(all="ignore")
-    main()
+    print(run())

@@ -81,7 +81,7 @@ def plain_dowhy_estimate(df: pd.DataFrame, treatment: str, outcome: str) -> dict
 def score(estimates: list[dict], truths: list[float]) -> dict:
     errors = [abs(e["value"] - t) for e, t in zip(estimates, truths, strict=True)]
     covered = [e["ci_low"] <= t <= e["ci_high"] for e, t in zip(estimates, truths, strict=True)]
-    return {"mean |error|": sum(errors) / len(errors), "max |error|": max(errors),
+    return {"mean abs error": sum(errors) / len(errors), "max abs error": max(errors),
             "coverage": sum(covered) / len(covered)}
 
 

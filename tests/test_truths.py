@@ -34,14 +34,11 @@ def test_linear_dataset_recovers_beta(binary: bool) -> None:
 
 
 def ihdp_frame(surface, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    from econml.data import dgps
-
     y, t, x, true_te = surface(random_state=seed)
     names = ["bw", "b.head", "preterm", "birth.o", "nnhealth", "momage", "sex", "twin",
              "b.marr", "mom.lths", "mom.hs", "mom.scoll", "cig", "first", "booze", "drugs",
              "work.dur", "prenatal", "site1", "site2", "site3", "site4", "site5", "site6",
              "site7"]
-    assert dgps is not None
     df = pd.DataFrame(x[:, 1:], columns=names)   # column 0 is the intercept
     df["treat"], df["iq"] = t.astype(int), y
     return df, t, true_te

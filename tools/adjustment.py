@@ -33,13 +33,15 @@ def backdoor_set(graph: CausalGraph, treatment: str, outcome: str) -> list[str] 
     nxg = graph.to_networkx()
     causal = nx.descendants(nxg, treatment) & (nx.ancestors(nxg, outcome) | {outcome})
     forbidden = {treatment}.union(*(nx.descendants(nxg, c) | {c} for c in causal))
-    optimal = sorted({p for c in causal for p in nxg.predecessors(c)} - forbidden
-                     - set(graph.unobserved))
+    # Variables the user marked as measured after the treatment are never adjusted for,
+    # whatever the edges say.
+    excluded = set(graph.unobserved) | set(graph.post_treatment)
+    optimal = sorted({p for c in causal for p in nxg.predecessors(c)} - forbidden - excluded)
     if causal and blocks_backdoor(nxg, treatment, outcome, optimal):
         return optimal
     after = nx.descendants(nxg, treatment) | {treatment, outcome}
     ancestors = nx.ancestors(nxg, treatment) | nx.ancestors(nxg, outcome)
-    chosen = sorted(n for n in ancestors - after if n not in graph.unobserved)
+    chosen = sorted(ancestors - after - excluded)
     if not blocks_backdoor(nxg, treatment, outcome, chosen):
         return None
     cut = nxg.copy()

@@ -46,6 +46,7 @@ def estimate_effect(data: ModelData, ident: IdentificationResult, target: Target
     if ident.estimand == "none":
         raise InputError("The effect is not identified, so there is nothing to estimate; "
                          "revise the graph first.")
+    requested = target
     if ident.estimand != "backdoor":
         target = "ate"
     fitting = applicable(ident.estimand, data.treatment_kind, target, len(data.frame))
@@ -76,6 +77,9 @@ def estimate_effect(data: ModelData, ident: IdentificationResult, target: Target
     if data.treatment_kind == "binary" and ident.estimand == "backdoor":
         _check_overlap(result, data, data.model_columns(ident.adjustment_set))
     result.reading = _reading(result, data, primary)
+    if requested != target:
+        result.reading += (f" The {ident.estimand} design estimates the average effect (ATE); "
+                           f"the {requested.upper()} you asked for needs a backdoor design.")
     return result
 
 

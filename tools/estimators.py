@@ -4,6 +4,7 @@ Keeping the rules as data lets the agent explain a choice ("matching needs a bin
 treatment") and lets the user ask for any estimator that fits, instead of a fixed default.
 """
 
+import re
 from typing import Literal
 
 from pydantic import BaseModel
@@ -65,15 +66,33 @@ CATALOGUE: tuple[EstimatorSpec, ...] = (
 )
 
 
+SHORT_NAMES = {
+    "regression": "backdoor.linear_regression", "ols": "backdoor.linear_regression",
+    "weighting": "backdoor.propensity_score_weighting",
+    "ipw": "backdoor.propensity_score_weighting",
+    "matching": "backdoor.propensity_score_matching",
+    "stratification": "backdoor.propensity_score_stratification",
+    "iv": "iv.instrumental_variable", "instrument": "iv.instrumental_variable",
+    "2sls": "iv.instrumental_variable",
+    "frontdoor": "frontdoor.two_stage_regression", "front-door": "frontdoor.two_stage_regression",
+}
+
+
 def spec_for(method: str) -> EstimatorSpec:
-    """Look a method up by its DoWhy name or its short name ("matching", "ipw")."""
-    wanted = method.strip().lower().replace(" ", "_")
+    """Look a method up by its DoWhy name, its short name ("matching", "ipw", "iv") or a
+    phrase containing one ("propensity score matching")."""
+    wanted = method.strip().lower()
+    words = re.findall(r"[a-z0-9-]+", wanted)
+    named = next((SHORT_NAMES[w] for w in words if w in SHORT_NAMES), None)
     for spec in CATALOGUE:
         short = spec.method.split(".", 1)[1]
-        if wanted in (spec.method, short) or (len(wanted) >= 4 and wanted in short):
+        snake = wanted.replace(" ", "_")
+        if spec.method in (named, wanted) or snake == short or (
+                len(snake) >= 4 and snake in short):
             return spec
     known = ", ".join(s.method for s in CATALOGUE)
-    raise InputError(f"Unknown estimator {method!r}; choose one of: {known}.")
+    raise InputError(f"Unknown estimator {method!r}; choose one of: {known} (or matching, "
+                     "weighting, stratification, regression, iv, frontdoor).")
 
 
 def applicable(estimand: EstimandKind, treatment: TreatmentKind, target: Target,

@@ -73,6 +73,7 @@ def identify_effect(data: ModelData, adjustment: list[str] | None = None,
 def _optimal_adjustment(data: ModelData) -> list[str] | None:
     """The smallest-variance valid backdoor set of the model graph (None: no valid set)."""
     graph = CausalGraph(nodes=list(data.graph.nodes), unobserved=data.unobserved,
+                        post_treatment=data.post_treatment,
                         edges=CausalGraph.from_edges(data.graph.edges).edges)
     return backdoor_set(graph, data.model_treatment, data.model_outcome)
 

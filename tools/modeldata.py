@@ -33,6 +33,7 @@ class ModelData:
     treated_level: object
     n_dropped: int
     result: ToolResult
+    post_treatment: list[str]
 
     def originals(self, model_columns: list[str]) -> list[str]:
         """The user's variable names behind some model columns, in first-seen order."""
@@ -168,7 +169,9 @@ def build_model_data(df: pd.DataFrame, graph: CausalGraph, treatment: str, outco
     return ModelData(frame=frame, column_map=column_map, graph=model, treatment=treatment,
                      outcome=outcome, model_treatment=column_map[treatment][0],
                      model_outcome=column_map[outcome][0], treatment_kind=kind,
-                     treated_level=treated_level, n_dropped=n_dropped, result=result)
+                     treated_level=treated_level, n_dropped=n_dropped, result=result,
+                     post_treatment=[c for n in graph.post_treatment
+                                     for c in column_map.get(n, [])])
 
 
 def _orderable(levels: list) -> bool:

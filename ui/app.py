@@ -439,8 +439,8 @@ async def show_outcome(session: Session, state: dict, ran: set[str],
     for error in errors:
         await cl.Message(content=f"**I had to stop:** {error}", author=APP_NAME).send()
     pending = await cl.make_async(session.pending)()
-    if pending and ran & {"modeling", "approve_graph", "refutation", "review_refutation",
-                          "intake"}:
+    if pending and ran & {"modeling", "critique", "approve_graph", "refutation",
+                          "review_refutation", "intake"}:
         return await show_pending(state, pending)
     if state.get("estimation") and ran & {"estimation", "refutation", "review_refutation",
                                           "report"}:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from tools.errors import InputError
+from tools.graphs import read_graph
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,12 +46,7 @@ def analyze(args: argparse.Namespace) -> int:
     from agent.session import Session
 
     overrides = {"llm_mode": args.llm} if args.llm else {}
-    graph_text = None
-    if args.graph:
-        graph_path = Path(args.graph)
-        if not graph_path.is_file():
-            raise InputError(f"No graph file at {graph_path}; check the path.")
-        graph_text = graph_path.read_text(encoding="utf-8", errors="replace")
+    graph_text = read_graph(args.graph).to_dot() if args.graph else None
     if not (args.question or (args.treatment and args.outcome)):
         raise InputError("Say what to analyse: --question 'effect of X on Y', or --treatment "
                          "and --outcome.")
@@ -58,16 +54,23 @@ def analyze(args: argparse.Namespace) -> int:
     state = session.start(args.data, question=args.question, treatment=args.treatment,
                           outcome=args.outcome, target=args.target, method=args.method,
                           graph_text=graph_text, seed=args.seed, auto_approve=True)
+    written = _export(session, Path(args.out))
     if state.get("error"):
-        session.export(args.out)
         raise InputError(state["error"])
-    written = session.export(args.out)
     estimate = session.result()["estimate"]
     print(f"{estimate['target'].upper()} of {state['treatment']} on {state['outcome']}: "
           f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
           f"{estimate['ci_high']:.6g}) by {estimate['method']}")
     print(f"Wrote {', '.join(sorted(written))} to {Path(args.out).resolve()}")
     return 0
+
+
+def _export(session, out: Path) -> dict[str, Path]:
+    try:
+        return session.export(out)
+    except OSError as exc:
+        raise InputError(f"Cannot write the results to {out}: {exc.strerror or exc}; "
+                         "choose another --out folder.") from exc
 
 
 def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: float) -> bool:

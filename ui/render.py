@@ -22,6 +22,7 @@ STAGE_TITLES: dict[str, str] = {
     "intake": "Intake",
     "question": "Question",
     "modeling": "Modeling",
+    "critique": "Critique of the graph",
     "approve_graph": "Graph approval",
     "identification": "Identification",
     "estimation": "Estimation",

@@ -86,7 +86,7 @@ class LLMReasoner:
 
     def parse_question(self, question: str, profile: DatasetProfile) -> QuestionParse:
         task = _render("question", question=json.dumps(question, ensure_ascii=False),
-                       data=_data_block(_metadata(profile)))
+                       data=_data_block(_metadata(profile, self.settings.send_rows)))
         try:
             answer, notes = self._ask(QuestionAnswer, task,
                                       lambda a: check_question(a, profile))
@@ -102,7 +102,7 @@ class LLMReasoner:
 
     def propose_graph(self, df: pd.DataFrame, profile: DatasetProfile, treatment: str,
                       outcome: str, seed: int = 0) -> ModelingResult:
-        payload = _metadata(profile)
+        payload = _metadata(profile, self.settings.send_rows)
         if self.settings.send_rows:
             payload["sample_rows"] = _sample_rows(df, seed)
         task = _render("graph", treatment=quoted(treatment), outcome=quoted(outcome),
@@ -198,11 +198,14 @@ def _data_block(payload: dict) -> str:
     return _render("data_block", tag=tag, payload=text)
 
 
-def _metadata(profile: DatasetProfile) -> dict:
-    return {"n_rows": profile.n_rows, "columns": [_column(c) for c in profile.columns]}
+def _metadata(profile: DatasetProfile, with_levels: bool) -> dict:
+    """Column names, kinds and summaries; category levels are cell values, so they go only
+    where the user allowed rows to leave the machine."""
+    return {"n_rows": profile.n_rows,
+            "columns": [_column(c, with_levels) for c in profile.columns]}
 
 
-def _column(column: ColumnProfile) -> dict:
+def _column(column: ColumnProfile, with_levels: bool) -> dict:
     info: dict = {"name": column.name, "kind": column.kind,
                   "missing_share": round(column.missing_share, 3),
                   "distinct_values": column.n_unique}
@@ -210,7 +213,7 @@ def _column(column: ColumnProfile) -> dict:
         value = getattr(column, stat)
         if value is not None:
             info[stat] = float(f"{value:.4g}")
-    if column.levels:
+    if with_levels and column.levels:
         info["most_common_levels"] = [_clip(level) for level in
                                       column.levels[:MAX_LEVELS_SHOWN]]
     return info
