@@ -21,6 +21,7 @@ from agent.export import export_analysis
 from agent.graph import build_graph
 from agent.reasoners.offline import OfflineReasoner
 from agent.result import build_result
+from agent.state import RESET
 from tools.estimators import spec_for
 
 EventHandler = Callable[[str, Any], None]
@@ -73,6 +74,12 @@ class Session:
                   "outcome": outcome, "target": target, "method": method,
                   "graph_text": graph_text, "seed": seed, "auto_approve": auto_approve,
                   "entry": "intake", "error": None,
+                  # a new analysis replaces everything the previous one in this thread made
+                  **dict.fromkeys(("dataset", "graph", "roles", "modeling", "critique",
+                                   "identification", "estimation", "refutation", "decision",
+                                   "stage")),
+                  "stage_warnings": {RESET: True}, "timings_s": {RESET: True},
+                  "stage_code": {RESET: True}, "custom_code": [RESET],
                   "adjustment": None, "design": spec_for(method).estimand if method else None,
                   "messages": [_said("user", question or f"Analyse {Path(data_path).name}")]}
         return self._run(inputs, on_event)

@@ -68,9 +68,10 @@ class Stages:
             raise InputError(f"No file at {source}; check the path.")
         limit = self.ctx.settings.max_upload_mb * 1024 * 1024
         if source.stat().st_size > limit:
-            raise InputError(f"The file is {source.stat().st_size / 2**20:.0f} MB, over the "
+            raise InputError(f"The file is {source.stat().st_size / 2**20:.1f} MB, over the "
                              f"{self.ctx.settings.max_upload_mb} MB limit "
-                             "(CAUSAL_ASSISTANT_MAX_UPLOAD_MB).")
+                             "(CAUSAL_ASSISTANT_MAX_UPLOAD_MB); use a smaller extract or "
+                             "raise that limit.")
         stored, digest = store_dataset(source, self.ctx.settings.data_dir)
         state = {**state, "dataset": {"path": str(stored), "hash": digest}}
         profile = profile_table(self.ctx.frame(state))

@@ -12,8 +12,21 @@ STAGES = ("intake", "question", "modeling", "critique", "identification", "estim
           "refutation", "report")
 
 
+RESET = "__reset__"
+
+
 def merge_dicts(left: dict, right: dict) -> dict:
+    """Per-stage bookkeeping merges by stage; a new analysis sends ``{RESET: True}``."""
+    if right and right.get(RESET):
+        return {k: v for k, v in right.items() if k != RESET}
     return {**(left or {}), **(right or {})}
+
+
+def extend_list(left: list, right: list) -> list:
+    """Lists grow by appending; a new analysis starts over with ``[RESET, ...]``."""
+    if right and right[0] == RESET:
+        return list(right[1:])
+    return (left or []) + (right or [])
 
 
 class AnalysisState(TypedDict, total=False):
@@ -45,7 +58,7 @@ class AnalysisState(TypedDict, total=False):
     stage_code: Annotated[dict[str, str], merge_dicts]
     # conversation
     messages: Annotated[list[dict], operator.add]
-    custom_code: Annotated[list[str], operator.add]
+    custom_code: Annotated[list[str], extend_list]
     stage: str
     error: str | None
     decision: str | None

@@ -34,12 +34,12 @@ class ModelData:
     n_dropped: int
     result: ToolResult
     post_treatment: list[str]
+    latent: dict[str, str]   # unobserved variable -> its node name in the model graph
 
     def originals(self, model_columns: list[str]) -> list[str]:
         """The user's variable names behind some model columns, in first-seen order."""
         owner = {col: name for name, cols in self.column_map.items() for col in cols}
-        latent = portable.safe_names(self.unobserved)
-        owner.update({safe: name for name, safe in latent.items()})
+        owner.update({safe: name for name, safe in self.latent.items()})
         return list(dict.fromkeys(owner.get(c, c) for c in model_columns))
 
     def model_columns(self, names: list[str]) -> list[str]:
@@ -171,7 +171,8 @@ def build_model_data(df: pd.DataFrame, graph: CausalGraph, treatment: str, outco
                      model_outcome=column_map[outcome][0], treatment_kind=kind,
                      treated_level=treated_level, n_dropped=n_dropped, result=result,
                      post_treatment=[c for n in graph.post_treatment
-                                     for c in column_map.get(n, [])])
+                                     for c in column_map.get(n, [])],
+                     latent=portable.latent_names(column_map, graph.unobserved))
 
 
 def _orderable(levels: list) -> bool:

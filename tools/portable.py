@@ -84,13 +84,20 @@ def prepare_frame(df, treatment, outcome, covariates, treated_level=None):
     return frame.reset_index(drop=True), column_map, n_dropped
 
 
+def latent_names(column_map, unobserved):
+    """Safe names for unobserved variables that never coincide with a measured column."""
+    measured = [column for columns in column_map.values() for column in columns]
+    names = safe_names([*measured, *unobserved])
+    return {node: names[node] for node in unobserved}
+
+
 def model_graph(edges, column_map, unobserved=()):
     """Expand a graph over original variables into one over model columns.
 
     A categorical variable stands for its indicator columns, each with the variable's
     edges; an unobserved variable keeps a safe name and DoWhy's ``observed="no"`` mark.
     """
-    latent = safe_names(unobserved)
+    latent = latent_names(column_map, unobserved)
     graph = nx.DiGraph()
     for node in list(column_map) + list(unobserved):
         for column in column_map.get(node, [latent.get(node)]):
@@ -195,6 +202,7 @@ def estimate_with_ci(frame, graph, treatment, outcome, estimand, method, target,
 PORTABLE_FUNCTIONS = (
     safe_names,
     prepare_frame,
+    latent_names,
     model_graph,
     quiet_dowhy,
     identify,
