@@ -232,8 +232,14 @@ def show_help(session: "Session", intent: Intent, text: str) -> dict:
 def unknown(session: "Session", intent: Intent, text: str) -> dict:
     pending = session.pending()
     hint = f" {pending['question']}" if pending else ""
-    raise Reply(f"I did not understand that.{hint} Say `help` to see what I can do, for "
-                "example `why age?`, `add edge age -> treat`, `use matching` or `export`.")
+    note = f" ({intent.args['note']}.)" if intent.args.get("note") else ""
+    raise Reply(f"I did not understand that.{note}{hint} Say `help` to see what I can do, "
+                "for example `why age?`, `add edge age -> treat`, `use matching` or `export`.")
+
+
+def answer(session: "Session", intent: Intent, text: str) -> dict:
+    """The LLM's answer to a question about the analysis, marked as such."""
+    raise Reply(f"{intent.args['text']}\n\n*(answered by the LLM from the analysis state)*")
 
 
 HANDLERS: dict[str, Callable[["Session", Intent, str], dict]] = {
@@ -241,4 +247,5 @@ HANDLERS: dict[str, Callable[["Session", Intent, str], dict]] = {
     "target": set_target, "set_variable": set_variable, "use": use_estimator,
     "rerun": rerun, "show": show, "why": why, "run_code": run_code, "plot": template,
     "table": template, "export": export, "help": show_help, "unknown": unknown,
+    "answer": answer,
 }

@@ -55,12 +55,22 @@ def _said(role: str, content: str, **extra: Any) -> dict:
     return {"role": role, "content": content, **{k: v for k, v in extra.items() if v}}
 
 
+def make_router(settings: Settings):
+    """The LLM router for free-text messages when an endpoint is configured, else None."""
+    if not settings.use_llm:
+        return None
+    from agent.router import LLMRouter
+
+    return LLMRouter(settings)
+
+
 class Session:
     def __init__(self, settings: Settings | None = None, thread_id: str | None = None,
-                 reasoner=None) -> None:
+                 reasoner=None, router=None) -> None:
         self.settings = settings or Settings.from_env()
         self.thread_id = thread_id or uuid.uuid4().hex
         self.context = AgentContext(self.settings, reasoner or make_reasoner(self.settings))
+        self.router = router or make_router(self.settings)
         self.graph = build_graph(self.context, checkpointer_for(self.settings))
         self.config = {"configurable": {"thread_id": self.thread_id}}
 
@@ -108,8 +118,11 @@ class Session:
         from agent.conversation import handle
 
         self._on_event = on_event
+        intent = parse_command(text)
+        if intent.kind == "unknown" and self.router is not None:
+            intent = self.router.route(text, self.values, self.pending())
         try:
-            return handle(self, parse_command(text), text)
+            return handle(self, intent, text)
         finally:
             self._on_event = None
 

@@ -85,8 +85,8 @@ class LLMReasoner:
     # ----------------------------------------------------------------------- reasoner API
 
     def parse_question(self, question: str, profile: DatasetProfile) -> QuestionParse:
-        task = _render("question", question=json.dumps(question, ensure_ascii=False),
-                       data=_data_block(_metadata(profile, self.settings.send_rows)))
+        task = render_prompt("question", question=json.dumps(question, ensure_ascii=False),
+                       data=data_block(_metadata(profile, self.settings.send_rows)))
         try:
             answer, notes = self._ask(QuestionAnswer, task,
                                       lambda a: check_question(a, profile))
@@ -105,8 +105,8 @@ class LLMReasoner:
         payload = _metadata(profile, self.settings.send_rows)
         if self.settings.send_rows:
             payload["sample_rows"] = _sample_rows(df, seed)
-        task = _render("graph", treatment=quoted(treatment), outcome=quoted(outcome),
-                       data=_data_block(payload))
+        task = render_prompt("graph", treatment=quoted(treatment), outcome=quoted(outcome),
+                       data=data_block(payload))
         try:
             answer, notes = self._ask(GraphAnswer, task,
                                       lambda a: check_graph(a, profile, treatment, outcome))
@@ -135,7 +135,7 @@ class LLMReasoner:
         schema_text = json.dumps(schema.model_json_schema(), ensure_ascii=False)
         base: list[BaseMessage] = [
             SystemMessage(prompts.load("system")),
-            HumanMessage(f"{task}\n\n{_render('answer_format', schema=schema_text)}")]
+            HumanMessage(f"{task}\n\n{render_prompt('answer_format', schema=schema_text)}")]
         messages, answers, last = base, 0, "no answer"
         while answers < max(1, self.settings.llm_retries):
             method = self._method()
@@ -145,7 +145,7 @@ class LLMReasoner:
                 answers += 1
                 last = str(exc)
                 problems = "\n".join(f"- {p}" for p in exc.problems)
-                messages = [*base, HumanMessage(_render("retry", problems=problems))]
+                messages = [*base, HumanMessage(render_prompt("retry", problems=problems))]
             except (ModelError, openai.APIError) as exc:
                 if not _refuses_method(exc):
                     raise LLMUnavailable(_describe(exc)) from exc
@@ -185,17 +185,17 @@ class LLMReasoner:
 # --------------------------------------------------------------------------- messages
 
 
-def _render(name: str, **values: str) -> str:
+def render_prompt(name: str, **values: str) -> str:
     """Fill a prompt file; Template leaves ``$`` in substituted (untrusted) values alone."""
     return Template(prompts.load(name)).substitute(values)
 
 
-def _data_block(payload: dict) -> str:
+def data_block(payload: dict) -> str:
     """Untrusted data as JSON between markers tagged with a hash of the content, so no
     column name can forge the closing marker (it would change the tag)."""
     text = json.dumps(payload, ensure_ascii=False)
     tag = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return _render("data_block", tag=tag, payload=text)
+    return render_prompt("data_block", tag=tag, payload=text)
 
 
 def _metadata(profile: DatasetProfile, with_levels: bool) -> dict:
