@@ -23,6 +23,7 @@ from tools.estimation import SMALL_SAMPLE_ROWS
 from tools.graphs import CausalGraph
 from tools.intake import DatasetProfile
 from tools.overlap import check_overlap
+from tools.portable_refute import holm, implied_independences
 from tools.results import ToolResult, WarningCode
 
 ALPHA = 0.05
@@ -186,23 +187,13 @@ def critique_graph(df: pd.DataFrame, profile: DatasetProfile, graph: CausalGraph
 
 
 def _implied(graph: nx.DiGraph, observed: list[str]) -> list[tuple[str, str, list[str]]]:
-    """Local Markov: each observed node against each observed non-descendant that is not
-    a parent, given its observed parents, kept when d-separation confirms it (a latent
-    parent can make it fail, and then the graph implies nothing testable there)."""
-    seen, implied = set(), []
-    for node in observed:
-        parents = sorted(p for p in graph.predecessors(node) if p in observed)
-        later = nx.descendants(graph, node)
-        for other in observed:
-            pair = frozenset((node, other))
-            if other == node or other in later or other in parents or pair in seen:
-                continue
-            if graph.has_edge(other, node) or graph.has_edge(node, other):
-                continue
-            if nx.is_d_separator(graph, {node}, {other}, set(parents)):
-                seen.add(pair)
-                implied.append((node, other, parents))
-    return implied
+    """Local Markov statements over the observed columns (the refuter's own derivation,
+    with every node outside ``observed`` treated as latent)."""
+    marked = graph.copy()
+    for node in marked.nodes:
+        if node not in observed:
+            marked.nodes[node]["observed"] = "no"
+    return [(x, y, list(given)) for x, y, given in implied_independences(marked)]
 
 
 def _ci_test(frame: pd.DataFrame, matrix: BlockMatrix, kinds: dict[str, str], x: str, y: str,
@@ -215,15 +206,6 @@ def _ci_test(frame: pd.DataFrame, matrix: BlockMatrix, kinds: dict[str, str], x:
         if len(frame) >= 5 * cells:
             return g_test(frame.astype(str), x, y, given)
     return matrix.test(x, y, given)
-
-
-def _holm(p_values: list[float]) -> list[float]:
-    order = np.argsort(p_values)
-    adjusted, running = [1.0] * len(p_values), 0.0
-    for rank, index in enumerate(order):
-        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
-        adjusted[index] = running
-    return adjusted
 
 
 def _test_implied(result: CritiqueResult, frame: pd.DataFrame, matrix: BlockMatrix,
@@ -244,7 +226,7 @@ def _test_implied(result: CritiqueResult, frame: pd.DataFrame, matrix: BlockMatr
         found = _ci_test(frame, matrix, kinds, x, y, given)
         tests.append(IndependenceTest(x=x, y=y, given=given, test=found.test, r=found.r,
                                       statistic=found.statistic, p_value=found.p_value))
-    for test, adjusted in zip(tests, _holm([t.p_value for t in tests]), strict=True):
+    for test, adjusted in zip(tests, holm([t.p_value for t in tests]), strict=True):
         test.p_adjusted = adjusted
         test.conflict = adjusted < alpha and abs(test.r) >= MIN_CONFLICT_R
         if test.conflict:
