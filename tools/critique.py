@@ -21,7 +21,7 @@ from tools.discovery import BlockMatrix, BlockTest, encode, format_p, g_test, is
 from tools.errors import InputError
 from tools.estimation import SMALL_SAMPLE_ROWS
 from tools.graphs import CausalGraph
-from tools.intake import DatasetProfile
+from tools.intake import UNUSABLE_KINDS, DatasetProfile
 from tools.overlap import check_overlap
 from tools.portable_refute import holm, implied_independences
 from tools.results import ToolResult, WarningCode
@@ -35,7 +35,6 @@ MIN_SCREEN_R = 0.05
 SCREEN_RATIO = 1 / 3
 ROWS_PER_COLUMN = 10
 MAX_SCREENED_COLUMNS = 200
-UNUSABLE_KINDS = ("identifier", "constant", "text", "datetime")
 
 
 class Finding(BaseModel):

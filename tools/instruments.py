@@ -22,12 +22,11 @@ from tools.critique import screened_off
 from tools.discovery import BlockMatrix, encode, format_p
 from tools.errors import InputError
 from tools.graphs import CausalGraph
-from tools.intake import DatasetProfile, profile_table
+from tools.intake import UNUSABLE_KINDS, DatasetProfile, profile_table
 from tools.results import ToolResult, WarningCode
 
 WEAK_F = 10.0
 ALPHA = 0.05
-UNUSABLE_KINDS = ("identifier", "constant", "text", "datetime")
 
 
 class InstrumentCandidate(BaseModel):

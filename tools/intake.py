@@ -32,6 +32,8 @@ ColumnKind = Literal[
     "binary", "continuous", "count", "categorical", "datetime", "identifier", "constant", "text"
 ]
 KIND_ORDER: tuple[str, ...] = get_args(ColumnKind)
+# Kinds that cannot enter a causal graph: no variation, no meaning as a number, or a label.
+UNUSABLE_KINDS: tuple[str, ...] = ("identifier", "constant", "text", "datetime")
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (
     ".csv",

@@ -37,7 +37,7 @@ from tools.discovery import (
     encode,
 )
 from tools.graphs import CausalGraph, Edge
-from tools.intake import DatasetProfile
+from tools.intake import UNUSABLE_KINDS, DatasetProfile
 from tools.results import ToolResult, WarningCode
 
 RoleName = Literal[
@@ -46,7 +46,6 @@ RoleName = Literal[
 ]
 EvidenceSource = Literal["data", "heuristic", "llm", "user", "default"]
 Timing = Literal["pre", "post", "after_outcome", "unknown"]
-UNUSABLE_KINDS = ("identifier", "constant", "text", "datetime")
 MAX_MISSING_SHARE = 0.5
 NEAR_COPY_R = 0.98
 COMPONENT_R2 = 0.999
