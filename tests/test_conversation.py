@@ -54,7 +54,7 @@ def test_approve_edit_why_and_rerun(isolated_home, training_csv, true_effect) ->
     session = new_session(isolated_home)
     state = session.start(training_csv, question="Does treat raise earnings_after?")
     assert session.pending()["kind"] == "approve_graph"
-    assert "estimation" not in state
+    assert not state.get("estimation")
 
     reply = last_reply(session.send("why did you adjust for age?"))
     assert "age" in reply and "confounder" in reply
@@ -140,7 +140,7 @@ def test_killed_mid_analysis_resumes_with_nothing_lost(isolated_home, training_c
     session = new_session(isolated_home, thread_id="crash")
     before = session.values
     assert before["estimation"]["estimate"]["value"] > 0
-    assert "refutation" not in before
+    assert not before.get("refutation")
     state = session.proceed()
     assert state["refutation"]["refutations"]
     assert state["stage"] == "report"

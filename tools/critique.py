@@ -226,8 +226,8 @@ def _test_implied(result: CritiqueResult, frame: pd.DataFrame, matrix: BlockMatr
         tests.append(IndependenceTest(x=x, y=y, given=given, test=found.test, r=found.r,
                                       statistic=found.statistic, p_value=found.p_value))
     for test, adjusted in zip(tests, holm([t.p_value for t in tests]), strict=True):
-        test.p_adjusted = adjusted
-        test.conflict = adjusted < alpha and abs(test.r) >= MIN_CONFLICT_R
+        test.p_adjusted = float(adjusted)
+        test.conflict = bool(adjusted < alpha and abs(test.r) >= MIN_CONFLICT_R)
         if test.conflict:
             given = f" given {', '.join(test.given)}" if test.given else ""
             what = "partial corr" if test.test != "gsq" else "G-test effect"
