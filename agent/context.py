@@ -13,16 +13,17 @@ from agent.datastore import load_frame
 from agent.reasoners.base import Reasoner
 from agent.state import AnalysisState
 from tools.graphs import CausalGraph
+from tools.identification import IdentificationResult, identify_effect
 from tools.modeldata import ModelData, build_model_data
 
-MODEL_DATA_CACHE = 4
+CACHE_SIZE = 8
 
 
 @dataclass
 class AgentContext:
     settings: Settings
     reasoner: Reasoner
-    _model_data: OrderedDict = field(default_factory=OrderedDict)
+    _cache: OrderedDict = field(default_factory=OrderedDict)
 
     def frame(self, state: AnalysisState):
         dataset = state["dataset"]
@@ -30,14 +31,28 @@ class AgentContext:
 
     def model_data(self, state: AnalysisState) -> ModelData:
         """Prepared data for the state's graph, built once per (data, graph, variables)."""
-        key = json.dumps([state["dataset"]["hash"], state["graph"], state["treatment"],
-                          state["outcome"], state.get("treated_level")], sort_keys=True,
-                         default=str)
-        if key not in self._model_data:
-            graph = CausalGraph.model_validate(state["graph"])
-            self._model_data[key] = build_model_data(
-                self.frame(state), graph, state["treatment"], state["outcome"],
-                state.get("treated_level"))
-            while len(self._model_data) > MODEL_DATA_CACHE:
-                self._model_data.popitem(last=False)
-        return self._model_data[key]
+        return self._cached(self._key(state), lambda: build_model_data(
+            self.frame(state), CausalGraph.model_validate(state["graph"]), state["treatment"],
+            state["outcome"], state.get("treated_level")))
+
+    def identified(self, state: AnalysisState) -> tuple[ModelData, IdentificationResult]:
+        """Prepared data and its identification, computed once for the identification,
+        estimation and refutation stages of a run."""
+        data = self.model_data(state)
+        key = self._key(state, state.get("adjustment"), state.get("design"))
+        ident = self._cached(key, lambda: identify_effect(data, state.get("adjustment"),
+                                                           state.get("design")))
+        return data, ident
+
+    @staticmethod
+    def _key(state: AnalysisState, *extra: object) -> str:
+        return json.dumps([state["dataset"]["hash"], state["graph"], state["treatment"],
+                           state["outcome"], state.get("treated_level"), *extra],
+                          sort_keys=True, default=str)
+
+    def _cached(self, key: str, build):
+        if key not in self._cache:
+            self._cache[key] = build()
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return self._cache[key]

@@ -20,7 +20,6 @@ from tools.critique import critique_graph
 from tools.errors import InputError
 from tools.estimation import EstimationResult, estimate_effect
 from tools.graphs import CausalGraph, parse_graph, validate_graph
-from tools.identification import identify_effect
 from tools.instruments import InstrumentResult, suggest_instruments
 from tools.intake import DatasetProfile, load_code, profile_table, resolve_column
 from tools.modeldata import check_outcome, treatment_kind
@@ -178,8 +177,7 @@ class Stages:
 
     def identification(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
-        data = self.ctx.model_data(state)
-        ident = identify_effect(data, state.get("adjustment"), state.get("design"))
+        data, ident = self.ctx.identified(state)
         update = {"identification": ident.model_dump(mode="json"), "messages": say(ident.reading),
                   **recorded("identification", ident, started)}
         update["stage_warnings"] = {
@@ -190,14 +188,9 @@ class Stages:
             update["error"] = ident.reading
         return update
 
-    def _identified(self, state: AnalysisState):
-        data = self.ctx.model_data(state)
-        ident = identify_effect(data, state.get("adjustment"), state.get("design"))
-        return data, ident
-
     def estimation(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
-        data, ident = self._identified(state)
+        data, ident = self.ctx.identified(state)
         result = estimate_effect(data, ident, target=state.get("target", "ate"),
                                  method=state.get("method"), seed=state.get("seed", 0))
         return {"estimation": result.model_dump(mode="json"), "messages": say(result.reading),
@@ -205,7 +198,7 @@ class Stages:
 
     def refutation(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
-        data, ident = self._identified(state)
+        data, ident = self.ctx.identified(state)
         estimate = EstimationResult.model_validate(state["estimation"])
         writer = get_stream_writer()
         result = refute_estimate(
