@@ -26,11 +26,20 @@ HELP = """Things you can say (offline commands; with an LLM, plain words work to
 - `export` — download analysis.py, analysis.ipynb and report.md
 - `help` — this list"""
 
-STAGE_WORDS = {"intake": "intake", "data": "intake", "question": "question",
-               "modeling": "modeling", "modelling": "modeling", "graph": "modeling",
-               "identification": "identification", "estimation": "estimation",
-               "estimate": "estimation", "refutation": "refutation", "refuters": "refutation",
-               "report": "report"}
+STAGE_WORDS = {
+    "intake": "intake",
+    "data": "intake",
+    "question": "question",
+    "modeling": "modeling",
+    "modelling": "modeling",
+    "graph": "modeling",
+    "identification": "identification",
+    "estimation": "estimation",
+    "estimate": "estimation",
+    "refutation": "refutation",
+    "refuters": "refutation",
+    "report": "report",
+}
 SHOW_WORDS = ("graph", "estimate", "refutations", "data", "warnings")
 # A name is bare, or wrapped in one kind of quote; the quoted form may hold other quote
 # characters and arrows ("it's" -> y, `a->b` -> y). The quote group is dropped from args.
@@ -60,29 +69,57 @@ def parse_command(text: str) -> Intent:
     lower = message.lower()
     patterns: list[tuple[str, str]] = [
         ("edit", rf"^(?P<op>add|remove|delete|drop|reverse|flip)\s+(?:the\s+)?edge\s+{EDGE}$"),
-        ("mark", rf"^mark\s+{NAME.format('node')}\s+(?:as\s+)?"
-                 r"(?P<what>unobserved|latent|post[- ]?treatment)$"),
+        (
+            "mark",
+            rf"^mark\s+{NAME.format('node')}\s+(?:as\s+)?"
+            r"(?P<what>unobserved|latent|post[- ]?treatment)$",
+        ),
         ("target", r"^(?:target|estimate the)\s+(?P<target>ate|att|atc)\b"),
-        ("set_variable", rf"^(?:use\s+)?(?P<which>treatment|outcome)(?:\s+is\s+|\s*[=:]\s*|\s+)"
-                         rf"{NAME.format('column')}$"),
+        (
+            "set_variable",
+            rf"^(?:use\s+)?(?P<which>treatment|outcome)(?:\s+is\s+|\s*[=:]\s*|\s+)"
+            rf"{NAME.format('column')}$",
+        ),
         ("plot", rf"^(?:plot|show)\s+(?:the\s+)?distribution\s+of\s+{NAME.format('column')}$"),
         ("plot", r"^(?:plot|show)\s+(?:the\s+)?(?P<kind>overlap|balance)\b"),
-        ("table", rf"^(?:table|tabulate|summari[sz]e)\s+{NAME.format('column')}\s+by\s+"
-                  rf"{NAME.format('group')}$"),
+        (
+            "table",
+            rf"^(?:table|tabulate|summari[sz]e)\s+{NAME.format('column')}\s+by\s+"
+            rf"{NAME.format('group')}$",
+        ),
         ("why", r"^(?:why|how come)\b(?P<subject>.*)$"),
         ("rerun", r"^(?:re-?run|redo|repeat|go back to|back to)\s+(?:the\s+)?(?P<stage>\w+)"),
-        ("show", rf"^(?:show|display|what(?:'s| is) the)\s+(?:the\s+)?(?P<what>"
-                 rf"{'|'.join(SHOW_WORDS)})"),
+        (
+            "show",
+            rf"^(?:show|display|what(?:'s| is) the)\s+(?:the\s+)?(?P<what>"
+            rf"{'|'.join(SHOW_WORDS)})",
+        ),
         ("use", r"^(?:use|try|switch to)\s+(?P<method>[\w.\- ]+)$"),
     ]
     for kind, pattern in patterns:
         match = re.match(pattern, message, re.I)
         if match:
-            return Intent(kind=kind, args={k: v.strip() for k, v in match.groupdict().items()
-                                           if v is not None and not k.endswith("_q")})
+            return Intent(
+                kind=kind,
+                args={
+                    k: v.strip()
+                    for k, v in match.groupdict().items()
+                    if v is not None and not k.endswith("_q")
+                },
+            )
     words = set(re.findall(r"[a-z]+", lower))
-    if lower in ("approve", "approved", "yes", "ok", "okay", "looks good", "lgtm", "continue",
-                 "go ahead", "proceed") or lower.startswith("approve"):
+    if lower in (
+        "approve",
+        "approved",
+        "yes",
+        "ok",
+        "okay",
+        "looks good",
+        "lgtm",
+        "continue",
+        "go ahead",
+        "proceed",
+    ) or lower.startswith("approve"):
         return Intent(kind="approve")
     if words & {"accept", "caveat"}:
         return Intent(kind="accept")

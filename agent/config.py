@@ -52,9 +52,16 @@ class Settings:
     def from_env(cls, **overrides: object) -> "Settings":
         _load_dotenv()
         env = os.environ.get
-        methods = tuple(m.strip() for m in env("CAUSAL_ASSISTANT_STRUCTURED_OUTPUT",
-                                              ",".join(STRUCTURED_METHODS)).split(",")
-                        if m.strip() in STRUCTURED_METHODS) or STRUCTURED_METHODS
+        methods = (
+            tuple(
+                m.strip()
+                for m in env(
+                    "CAUSAL_ASSISTANT_STRUCTURED_OUTPUT", ",".join(STRUCTURED_METHODS)
+                ).split(",")
+                if m.strip() in STRUCTURED_METHODS
+            )
+            or STRUCTURED_METHODS
+        )
         values: dict[str, object] = dict(
             home=Path(env("CAUSAL_ASSISTANT_HOME") or Path.home() / ".causal-assistant"),
             llm_mode=(env("CAUSAL_ASSISTANT_LLM") or "auto").lower(),
@@ -70,8 +77,9 @@ class Settings:
             refutation_budget_s=float(env("CAUSAL_ASSISTANT_REFUTATION_BUDGET") or 30),
             # The sandbox runs as the app's own user, so on a shared (password) deployment
             # users' own code is off unless explicitly allowed.
-            user_code=_flag(env("CAUSAL_ASSISTANT_USER_CODE"),
-                            default=not env("CHAINLIT_AUTH_SECRET")),
+            user_code=_flag(
+                env("CAUSAL_ASSISTANT_USER_CODE"), default=not env("CHAINLIT_AUTH_SECRET")
+            ),
         )
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -8,13 +8,13 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from agent.config import Settings
-from agent.datastore import load_frame
-from agent.reasoners.base import Reasoner
-from agent.state import AnalysisState
-from tools.graphs import CausalGraph
-from tools.identification import IdentificationResult, identify_effect
-from tools.modeldata import ModelData, build_model_data
+from causal_assistant.agent.config import Settings
+from causal_assistant.agent.datastore import load_frame
+from causal_assistant.agent.reasoners.base import Reasoner
+from causal_assistant.agent.state import AnalysisState
+from causal_assistant.tools.data.modeldata import ModelData, build_model_data
+from causal_assistant.tools.identify.identification import IdentificationResult, identify_effect
+from causal_assistant.tools.model.graphs import CausalGraph
 
 CACHE_SIZE = 8
 
@@ -31,24 +31,41 @@ class AgentContext:
 
     def model_data(self, state: AnalysisState) -> ModelData:
         """Prepared data for the state's graph, built once per (data, graph, variables)."""
-        return self._cached(self._key(state), lambda: build_model_data(
-            self.frame(state), CausalGraph.model_validate(state["graph"]), state["treatment"],
-            state["outcome"], state.get("treated_level")))
+        return self._cached(
+            self._key(state),
+            lambda: build_model_data(
+                self.frame(state),
+                CausalGraph.model_validate(state["graph"]),
+                state["treatment"],
+                state["outcome"],
+                state.get("treated_level"),
+            ),
+        )
 
     def identified(self, state: AnalysisState) -> tuple[ModelData, IdentificationResult]:
         """Prepared data and its identification, computed once for the identification,
         estimation and refutation stages of a run."""
         data = self.model_data(state)
         key = self._key(state, state.get("adjustment"), state.get("design"))
-        ident = self._cached(key, lambda: identify_effect(data, state.get("adjustment"),
-                                                           state.get("design")))
+        ident = self._cached(
+            key, lambda: identify_effect(data, state.get("adjustment"), state.get("design"))
+        )
         return data, ident
 
     @staticmethod
     def _key(state: AnalysisState, *extra: object) -> str:
-        return json.dumps([state["dataset"]["hash"], state["graph"], state["treatment"],
-                           state["outcome"], state.get("treated_level"), *extra],
-                          sort_keys=True, default=str)
+        return json.dumps(
+            [
+                state["dataset"]["hash"],
+                state["graph"],
+                state["treatment"],
+                state["outcome"],
+                state.get("treated_level"),
+                *extra,
+            ],
+            sort_keys=True,
+            default=str,
+        )
 
     def _cached(self, key: str, build):
         if key not in self._cache:

@@ -7,12 +7,13 @@ the conversation's messages in the checkpointer, so nothing said is lost on rest
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agent.commands import HELP, Intent, stage_for
-from agent.reasoners.offline import find_columns
-from agent.templates import template_code
-from tools.errors import InputError
-from tools.estimators import spec_for
-from tools.graphs import (
+from causal_assistant.agent.commands import HELP, Intent, stage_for
+from causal_assistant.agent.reasoners.offline import find_columns
+from causal_assistant.agent.templates import template_code
+from causal_assistant.tools.data.intake import resolve_column
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.estimate.estimators import spec_for
+from causal_assistant.tools.model.graphs import (
     CausalGraph,
     add_edge,
     mark_post_treatment,
@@ -20,15 +21,18 @@ from tools.graphs import (
     remove_edge,
     reverse_edge,
 )
-from tools.intake import resolve_column
-from tools.sandbox import SandboxLimits, run_in_sandbox
+from causal_assistant.tools.sandbox import SandboxLimits, run_in_sandbox
 
 if TYPE_CHECKING:
-    from agent.session import Session
+    from causal_assistant.agent.session import Session
 
 EDITS: dict[str, Callable[..., CausalGraph]] = {
-    "add": add_edge, "remove": remove_edge, "delete": remove_edge, "drop": remove_edge,
-    "reverse": reverse_edge, "flip": reverse_edge,
+    "add": add_edge,
+    "remove": remove_edge,
+    "delete": remove_edge,
+    "drop": remove_edge,
+    "reverse": reverse_edge,
+    "flip": reverse_edge,
 }
 
 
@@ -81,8 +85,11 @@ def edit_graph(session: "Session", intent: Intent, text: str) -> dict:
     columns = _columns(state)
     if intent.kind == "mark":
         node = resolve_column(intent.args["node"], graph.nodes)
-        marker = mark_unobserved if intent.args["what"].lower() in ("unobserved", "latent") \
+        marker = (
+            mark_unobserved
+            if intent.args["what"].lower() in ("unobserved", "latent")
             else mark_post_treatment
+        )
         edited, note = marker(graph, node), f"Marked {node} as {intent.args['what']}."
     else:
         cause = _graph_name(intent.args["cause"], graph, columns)
@@ -112,8 +119,15 @@ def set_target(session: "Session", intent: Intent, text: str) -> dict:
 def set_variable(session: "Session", intent: Intent, text: str) -> dict:
     state = session.values
     column = resolve_column(intent.args["column"], _columns(_need_dataset(state)))
-    return session.rerun("question", user_text=text, **{intent.args["which"].lower(): column},
-                         graph_text=None, adjustment=None, design=None, method=None)
+    return session.rerun(
+        "question",
+        user_text=text,
+        **{intent.args["which"].lower(): column},
+        graph_text=None,
+        adjustment=None,
+        design=None,
+        method=None,
+    )
 
 
 def _need_dataset(state: dict) -> dict:
@@ -124,15 +138,16 @@ def _need_dataset(state: dict) -> dict:
 def use_estimator(session: "Session", intent: Intent, text: str) -> dict:
     _need(session.values, "identification", "identified effect")
     spec = spec_for(intent.args["method"])
-    return session.rerun("identification", user_text=text, method=spec.method,
-                         design=spec.estimand)
+    return session.rerun("identification", user_text=text, method=spec.method, design=spec.estimand)
 
 
 def rerun(session: "Session", intent: Intent, text: str) -> dict:
     stage = stage_for(intent.args["stage"])
     if stage is None:
-        raise Reply(f"I don't know the stage {intent.args['stage']!r}; stages are intake, "
-                    "question, modeling, identification, estimation, refutation, report.")
+        raise Reply(
+            f"I don't know the stage {intent.args['stage']!r}; stages are intake, "
+            "question, modeling, identification, estimation, refutation, report."
+        )
     _need(session.values, "dataset", "dataset")
     return session.rerun(stage, user_text=text)
 
@@ -140,19 +155,26 @@ def rerun(session: "Session", intent: Intent, text: str) -> dict:
 def show(session: "Session", intent: Intent, text: str) -> dict:
     state, what = session.values, intent.args["what"].lower()
     if what == "warnings":
-        from agent.result import collect_warnings
+        from causal_assistant.agent.result import collect_warnings
 
         items = collect_warnings(state)
-        raise Reply("\n".join(f"- `{w['code']}`: {w['message']}" for w in items)
-                    or "No warnings so far.")
-    key = {"graph": "modeling", "estimate": "estimation", "refutations": "refutation",
-           "data": "dataset"}[what]
+        raise Reply(
+            "\n".join(f"- `{w['code']}`: {w['message']}" for w in items) or "No warnings so far."
+        )
+    key = {
+        "graph": "modeling",
+        "estimate": "estimation",
+        "refutations": "refutation",
+        "data": "dataset",
+    }[what]
     value = _need(state, key, what)
     if what == "data":
         raise Reply(value["profile"]["reading"])
     if what == "graph":
-        edges = "\n".join(f"- {e['cause']} -> {e['effect']} ({e['source']}: {e['note']})"
-                          for e in state["graph"]["edges"])
+        edges = "\n".join(
+            f"- {e['cause']} -> {e['effect']} ({e['source']}: {e['note']})"
+            for e in state["graph"]["edges"]
+        )
         raise Reply(f"{value['reading']}\n{edges}")
     raise Reply(value["reading"])
 
@@ -172,15 +194,21 @@ def why(session: "Session", intent: Intent, text: str) -> dict:
         lines.append(f"{subject} is a **{role['role']}** ({role['source']}: {role['evidence']}).")
     for edge in graph.edges:
         if subject in (edge.cause, edge.effect):
-            lines.append(f"- edge {edge.cause} -> {edge.effect}: {edge.source}"
-                         + (f" — {edge.note}" if edge.note else ""))
+            lines.append(
+                f"- edge {edge.cause} -> {edge.effect}: {edge.source}"
+                + (f" — {edge.note}" if edge.note else "")
+            )
     ident = state.get("identification") or {}
     if subject in ident.get("adjustment_set", []):
-        lines.append(f"It is in the adjustment set because it opens a backdoor path from "
-                     f"{state['treatment']} to {state['outcome']}.")
+        lines.append(
+            f"It is in the adjustment set because it opens a backdoor path from "
+            f"{state['treatment']} to {state['outcome']}."
+        )
     elif ident:
-        lines.append("It is not adjusted for: no backdoor path needs it (or adjusting would "
-                     "bias the total effect).")
+        lines.append(
+            "It is not adjusted for: no backdoor path needs it (or adjusting would "
+            "bias the total effect)."
+        )
     if subject not in graph.nodes:
         lines.append(f"{subject} is not in the graph.")
     raise Reply("\n".join(lines))
@@ -188,8 +216,10 @@ def why(session: "Session", intent: Intent, text: str) -> dict:
 
 def run_code(session: "Session", intent: Intent, text: str) -> dict:
     if not session.settings.user_code:
-        raise Reply("Running your own code is switched off on this shared deployment "
-                    "(CAUSAL_ASSISTANT_USER_CODE); the built-in plots and tables still work.")
+        raise Reply(
+            "Running your own code is switched off on this shared deployment "
+            "(CAUSAL_ASSISTANT_USER_CODE); the built-in plots and tables still work."
+        )
     state = _need_dataset(session.values)
     return _sandboxed(session, text, intent.args["code"], state)
 
@@ -202,9 +232,11 @@ def template(session: "Session", intent: Intent, text: str) -> dict:
 
 def _sandboxed(session: "Session", text: str, code: str, state: dict) -> dict:
     settings = session.settings
-    limits = SandboxLimits(wall_seconds=settings.sandbox_seconds,
-                           cpu_seconds=max(1, int(settings.sandbox_seconds)),
-                           memory_mb=settings.sandbox_memory_mb)
+    limits = SandboxLimits(
+        wall_seconds=settings.sandbox_seconds,
+        cpu_seconds=max(1, int(settings.sandbox_seconds)),
+        memory_mb=settings.sandbox_memory_mb,
+    )
     outcome = run_in_sandbox(code, state["dataset"]["path"], limits)
     figures = session.save_figures([f.png_base64 for f in outcome.figures])
     body = outcome.reading
@@ -233,8 +265,10 @@ def unknown(session: "Session", intent: Intent, text: str) -> dict:
     pending = session.pending()
     hint = f" {pending['question']}" if pending else ""
     note = f" ({intent.args['note']}.)" if intent.args.get("note") else ""
-    raise Reply(f"I did not understand that.{note}{hint} Say `help` to see what I can do, "
-                "for example `why age?`, `add edge age -> treat`, `use matching` or `export`.")
+    raise Reply(
+        f"I did not understand that.{note}{hint} Say `help` to see what I can do, "
+        "for example `why age?`, `add edge age -> treat`, `use matching` or `export`."
+    )
 
 
 def answer(session: "Session", intent: Intent, text: str) -> dict:
@@ -243,9 +277,21 @@ def answer(session: "Session", intent: Intent, text: str) -> dict:
 
 
 HANDLERS: dict[str, Callable[["Session", Intent, str], dict]] = {
-    "approve": approve, "accept": accept, "edit": edit_graph, "mark": edit_graph,
-    "target": set_target, "set_variable": set_variable, "use": use_estimator,
-    "rerun": rerun, "show": show, "why": why, "run_code": run_code, "plot": template,
-    "table": template, "export": export, "help": show_help, "unknown": unknown,
+    "approve": approve,
+    "accept": accept,
+    "edit": edit_graph,
+    "mark": edit_graph,
+    "target": set_target,
+    "set_variable": set_variable,
+    "use": use_estimator,
+    "rerun": rerun,
+    "show": show,
+    "why": why,
+    "run_code": run_code,
+    "plot": template,
+    "table": template,
+    "export": export,
+    "help": show_help,
+    "unknown": unknown,
     "answer": answer,
 }

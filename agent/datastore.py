@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tools.intake import file_hash, load_table
+from causal_assistant.tools.data.intake import file_hash, load_table
 
 
 def store_dataset(path: str | Path, data_dir: Path) -> tuple[Path, str]:

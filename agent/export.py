@@ -10,13 +10,16 @@ from pathlib import Path
 
 import nbformat
 
-from agent.state import AnalysisState
-from tools.errors import InputError
-from tools.graphs import CausalGraph
-from tools.plots import draw_graph
-from tools.scriptgen import ScriptPlan, render_notebook, render_script
+from causal_assistant.agent.state import AnalysisState
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.export.plots import draw_graph
+from causal_assistant.tools.export.scriptgen import ScriptPlan, render_notebook, render_script
+from causal_assistant.tools.model.graphs import CausalGraph
 
-PORTABLE_MODULES = ["tools.portable", "tools.portable_refute"]
+PORTABLE_MODULES = [
+    "causal_assistant.tools.portable",
+    "causal_assistant.tools.refute.portable_refute",
+]
 
 
 def script_plan(state: AnalysisState) -> ScriptPlan:
@@ -47,9 +50,12 @@ def _write(path: Path, content: str | bytes) -> Path:
 
 def export_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = {"result.json": _write(out_dir / "result.json",
-                                     json.dumps(_finite(result), indent=2, default=str,
-                                                allow_nan=False))}
+    written = {
+        "result.json": _write(
+            out_dir / "result.json",
+            json.dumps(_finite(result), indent=2, default=str, allow_nan=False),
+        )
+    }
     if not state.get("estimation"):
         return written
     plan = script_plan(state)
@@ -57,8 +63,9 @@ def export_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[s
     graph = CausalGraph.model_validate(state["graph"])
     written["graph.png"] = _write(out_dir / "graph.png", draw_graph(graph, roles))
     written["analysis.py"] = _write(out_dir / "analysis.py", render_script(plan))
-    written["analysis.ipynb"] = _write(out_dir / "analysis.ipynb",
-                                       nbformat.writes(render_notebook(plan)))
+    written["analysis.ipynb"] = _write(
+        out_dir / "analysis.ipynb", nbformat.writes(render_notebook(plan))
+    )
     written["report.md"] = _write(out_dir / "report.md", render_report(state, result))
     return written
 
@@ -84,30 +91,68 @@ def render_report(state: AnalysisState, result: dict) -> str:
     lines = [f"# Effect of {result['treatment']} on {result['outcome']}", ""]
     if result.get("question"):
         lines += [f"Question: *{result['question']}*", ""]
-    lines += ["## Answer", "", state["estimation"]["reading"], "",
-              "| estimator | target | estimate | 95% low | 95% high |", "|---|---|---|---|---|"]
+    lines += [
+        "## Answer",
+        "",
+        state["estimation"]["reading"],
+        "",
+        "| estimator | target | estimate | 95% low | 95% high |",
+        "|---|---|---|---|---|",
+    ]
     for row in [estimate, *result["alternatives"]]:
-        lines.append(f"| {row['label'] or row['method']} | {row['target'].upper()} | "
-                     f"{_number(row['value'])} | {_number(row['ci_low'])} | "
-                     f"{_number(row['ci_high'])} |")
-    lines += ["", "## Causal graph", "", "![causal graph](graph.png)", "",
-              "| cause | effect | source | note |", "|---|---|---|---|"]
-    lines += [f"| {e['cause']} | {e['effect']} | {e['source']} | {e['note']} |"
-              for e in result["graph"]["edges"]]
+        lines.append(
+            f"| {row['label'] or row['method']} | {row['target'].upper()} | "
+            f"{_number(row['value'])} | {_number(row['ci_low'])} | "
+            f"{_number(row['ci_high'])} |"
+        )
+    lines += [
+        "",
+        "## Causal graph",
+        "",
+        "![causal graph](graph.png)",
+        "",
+        "| cause | effect | source | note |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| {e['cause']} | {e['effect']} | {e['source']} | {e['note']} |"
+        for e in result["graph"]["edges"]
+    ]
     if result["roles"]:
-        lines += ["", "## Roles of the variables", "", "| variable | role | source | evidence |",
-                  "|---|---|---|---|"]
-        lines += [f"| {r['name']} | {r['role']} | {r['source']} | {r['evidence']} |"
-                  for r in result["roles"]]
+        lines += [
+            "",
+            "## Roles of the variables",
+            "",
+            "| variable | role | source | evidence |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['name']} | {r['role']} | {r['source']} | {r['evidence']} |"
+            for r in result["roles"]
+        ]
     lines += ["", "## Identification", "", result["identification"]["reading"] or ""]
     if result["refutations"]:
-        lines += ["", "## Refutations", "", "| check | status | effect under check | p-value "
-                  "| reading |", "|---|---|---|---|---|"]
-        lines += [f"| {r['name']} | {r['status']} | {_number(r['new_effect'])} | "
-                  f"{_number(r['p_value'])} | {r['reading']} |" for r in result["refutations"]]
+        lines += [
+            "",
+            "## Refutations",
+            "",
+            "| check | status | effect under check | p-value | reading |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['name']} | {r['status']} | {_number(r['new_effect'])} | "
+            f"{_number(r['p_value'])} | {r['reading']} |"
+            for r in result["refutations"]
+        ]
     if result["warnings"]:
         lines += ["", "## Warnings", ""]
         lines += [f"- `{w['code']}` ({w['stage']}): {w['message']}" for w in result["warnings"]]
-    lines += ["", "## Reproduce", "", "Run `python analysis.py` in this folder (pass another "
-              "data path as its argument, `--refute` to re-run the refuters).", ""]
+    lines += [
+        "",
+        "## Reproduce",
+        "",
+        "Run `python analysis.py` in this folder (pass another "
+        "data path as its argument, `--refute` to re-run the refuters).",
+        "",
+    ]
     return "\n".join(lines)

@@ -8,12 +8,22 @@ user edits, and the review of a failed refutation.
 
 from langgraph.graph import END, START, StateGraph
 
-from agent.context import AgentContext
-from agent.stages import Stages, guarded
-from agent.state import AnalysisState
+from causal_assistant.agent.context import AgentContext
+from causal_assistant.agent.stages import Stages, guarded
+from causal_assistant.agent.state import AnalysisState
 
-PIPELINE = ("intake", "question", "modeling", "critique", "approve_graph", "identification",
-            "estimation", "refutation", "review_refutation", "report")
+PIPELINE = (
+    "intake",
+    "question",
+    "modeling",
+    "critique",
+    "approve_graph",
+    "identification",
+    "estimation",
+    "refutation",
+    "review_refutation",
+    "report",
+)
 WAITING_NODES = ("approve_graph", "review_refutation")
 
 
@@ -37,10 +47,12 @@ def build_graph(context: AgentContext, checkpointer=None):
     builder = StateGraph(AnalysisState)
     for name in PIPELINE:
         builder.add_node(name, guarded(name, getattr(stages, name)))
-    builder.add_conditional_edges(START, lambda s: s.get("entry") or PIPELINE[0],
-                                  list(PIPELINE))
+    builder.add_conditional_edges(START, lambda s: s.get("entry") or PIPELINE[0], list(PIPELINE))
     for current, following in zip(PIPELINE, PIPELINE[1:], strict=False):
-        builder.add_conditional_edges(current, _route_after(current, following),
-                                      sorted({following, "critique", "approve_graph", END}))
+        builder.add_conditional_edges(
+            current,
+            _route_after(current, following),
+            sorted({following, "critique", "approve_graph", END}),
+        )
     builder.add_edge(PIPELINE[-1], END)
     return builder.compile(checkpointer=checkpointer)

@@ -4,12 +4,14 @@ Other programs and the tests depend on this shape (DESIGN.md, "Headless contract
 is assembled in one place from the stage outputs and never from the chat messages.
 """
 
-from agent.state import STAGES, AnalysisState
+from causal_assistant.agent.state import STAGES, AnalysisState
 
 
 def _estimate(entry: dict) -> dict:
-    return {key: entry.get(key) for key in
-            ("method", "label", "target", "value", "ci_low", "ci_high", "ci_method")}
+    return {
+        key: entry.get(key)
+        for key in ("method", "label", "target", "value", "ci_low", "ci_high", "ci_method")
+    }
 
 
 def collect_warnings(state: AnalysisState) -> list[dict]:
@@ -21,8 +23,9 @@ def collect_warnings(state: AnalysisState) -> list[dict]:
             key = (warning["code"], warning["message"])
             if key not in seen:
                 seen.add(key)
-                warnings.append({"code": warning["code"], "message": warning["message"],
-                                 "stage": stage})
+                warnings.append(
+                    {"code": warning["code"], "message": warning["message"], "stage": stage}
+                )
     return warnings
 
 
@@ -38,8 +41,9 @@ def build_result(state: AnalysisState) -> dict:
         "data": {k: (state.get("dataset") or {}).get(k) for k in ("name", "source_path", "hash")},
         "graph": {
             "nodes": graph["nodes"],
-            "edges": [{k: e.get(k) for k in ("cause", "effect", "source", "note")}
-                      for e in graph["edges"]],
+            "edges": [
+                {k: e.get(k) for k in ("cause", "effect", "source", "note")} for e in graph["edges"]
+            ],
             "unobserved": graph.get("unobserved", []),
         },
         "roles": state.get("roles") or [],

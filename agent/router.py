@@ -14,10 +14,10 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field
 
-import prompts
-from agent.commands import Intent
-from agent.config import Settings
-from agent.reasoners.llm import data_block, render_prompt
+from causal_assistant import prompts
+from causal_assistant.agent.commands import Intent
+from causal_assistant.agent.config import Settings
+from causal_assistant.agent.reasoners.llm import data_block, render_prompt
 
 
 class Approve(BaseModel):
@@ -71,8 +71,9 @@ class SetVariable(BaseModel):
 class Rerun(BaseModel):
     """Go back to a stage and run again from there."""
 
-    stage: Literal["intake", "question", "modeling", "identification", "estimation",
-                   "refutation", "report"]
+    stage: Literal[
+        "intake", "question", "modeling", "identification", "estimation", "refutation", "report"
+    ]
 
 
 class Show(BaseModel):
@@ -116,10 +117,22 @@ class Answer(BaseModel):
 
 
 ACTIONS: dict[type[BaseModel], str] = {
-    Approve: "approve", AcceptCaveat: "accept", EditEdge: "edit", MarkVariable: "mark",
-    Why: "why", UseEstimator: "use", SetTarget: "target", SetVariable: "set_variable",
-    Rerun: "rerun", Show: "show", Plot: "plot", Table: "table", RunCode: "run_code",
-    Export: "export", Help: "help", Answer: "answer",
+    Approve: "approve",
+    AcceptCaveat: "accept",
+    EditEdge: "edit",
+    MarkVariable: "mark",
+    Why: "why",
+    UseEstimator: "use",
+    SetTarget: "target",
+    SetVariable: "set_variable",
+    Rerun: "rerun",
+    Show: "show",
+    Plot: "plot",
+    Table: "table",
+    RunCode: "run_code",
+    Export: "export",
+    Help: "help",
+    Answer: "answer",
 }
 KIND_OF = {action.__name__: kind for action, kind in ACTIONS.items()}
 
@@ -128,16 +141,21 @@ def state_summary(state: dict, pending: dict | None) -> dict:
     """What the model may know of the analysis: names, choices and results, no rows."""
     estimation = state.get("estimation") or {}
     return {
-        "columns": [c["name"] for c in ((state.get("dataset") or {}).get("profile") or {})
-                    .get("columns", [])],
-        "treatment": state.get("treatment"), "outcome": state.get("outcome"),
-        "graph_edges": [[e["cause"], e["effect"]] for e in (state.get("graph") or {})
-                        .get("edges", [])],
+        "columns": [
+            c["name"]
+            for c in ((state.get("dataset") or {}).get("profile") or {}).get("columns", [])
+        ],
+        "treatment": state.get("treatment"),
+        "outcome": state.get("outcome"),
+        "graph_edges": [
+            [e["cause"], e["effect"]] for e in (state.get("graph") or {}).get("edges", [])
+        ],
         "adjustment_set": (state.get("identification") or {}).get("adjustment_set"),
         "estimate": estimation.get("estimate"),
         "estimate_reading": estimation.get("reading"),
-        "refutations": [[r["name"], r["status"]] for r in (state.get("refutation") or {})
-                        .get("refutations", [])],
+        "refutations": [
+            [r["name"], r["status"]] for r in (state.get("refutation") or {}).get("refutations", [])
+        ],
         "waiting_for": pending["question"] if pending else None,
     }
 
@@ -155,23 +173,32 @@ def _arguments(kind: str, args: dict) -> dict:
 class LLMRouter:
     def __init__(self, settings: Settings, chat_model: BaseChatModel | None = None) -> None:
         self.chat_model = chat_model or ChatOpenAI(
-            model=settings.model, api_key=settings.api_key or "unused",
-            base_url=settings.base_url, timeout=settings.llm_timeout_s, max_retries=0)
+            model=settings.model,
+            api_key=settings.api_key or "unused",
+            base_url=settings.base_url,
+            timeout=settings.llm_timeout_s,
+            max_retries=0,
+        )
 
     def route(self, text: str, state: dict, pending: dict | None) -> Intent:
-        task = render_prompt("router", message=json.dumps(text, ensure_ascii=False),
-                       state=data_block(state_summary(state, pending)))
+        task = render_prompt(
+            "router",
+            message=json.dumps(text, ensure_ascii=False),
+            state=data_block(state_summary(state, pending)),
+        )
         try:
             reply = self.chat_model.bind_tools(list(ACTIONS)).invoke(
-                [SystemMessage(prompts.load("system")), HumanMessage(task)])
+                [SystemMessage(prompts.load("system")), HumanMessage(task)]
+            )
         except Exception as exc:  # any model failure: the offline path answers
-            return Intent(kind="unknown", args={
-                "text": text, "note": f"the LLM could not be reached ({type(exc).__name__})"})
+            return Intent(
+                kind="unknown",
+                args={"text": text, "note": f"the LLM could not be reached ({type(exc).__name__})"},
+            )
         calls = [c for c in reply.tool_calls if c["name"] in KIND_OF]
         if calls:
             kind = KIND_OF[calls[0]["name"]]
             return Intent(kind=kind, args=_arguments(kind, calls[0]["args"]))
         if isinstance(reply.content, str) and reply.content.strip():
             return Intent(kind="answer", args={"text": reply.content.strip()})
-        return Intent(kind="unknown", args={"text": text,
-                                            "note": "the LLM gave no usable answer"})
+        return Intent(kind="unknown", args={"text": text, "note": "the LLM gave no usable answer"})

@@ -15,14 +15,14 @@ from typing import Any
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
-from agent.config import Settings
-from agent.context import AgentContext
-from agent.export import export_analysis
-from agent.graph import build_graph
-from agent.reasoners.offline import OfflineReasoner
-from agent.result import build_result
-from agent.state import RESET
-from tools.estimators import spec_for
+from causal_assistant.agent.config import Settings
+from causal_assistant.agent.context import AgentContext
+from causal_assistant.agent.export import export_analysis
+from causal_assistant.agent.graph import build_graph
+from causal_assistant.agent.reasoners.offline import OfflineReasoner
+from causal_assistant.agent.result import build_result
+from causal_assistant.agent.state import RESET
+from causal_assistant.tools.estimate.estimators import spec_for
 
 EventHandler = Callable[[str, Any], None]
 _SAVERS: dict[Path, SqliteSaver] = {}
@@ -46,7 +46,7 @@ def make_reasoner(settings: Settings):
     offline = OfflineReasoner()
     if not settings.use_llm:
         return offline
-    from agent.reasoners.llm import LLMReasoner
+    from causal_assistant.agent.reasoners.llm import LLMReasoner
 
     return LLMReasoner(settings, fallback=offline)
 
@@ -59,14 +59,19 @@ def make_router(settings: Settings):
     """The LLM router for free-text messages when an endpoint is configured, else None."""
     if not settings.use_llm:
         return None
-    from agent.router import LLMRouter
+    from causal_assistant.agent.router import LLMRouter
 
     return LLMRouter(settings)
 
 
 class Session:
-    def __init__(self, settings: Settings | None = None, thread_id: str | None = None,
-                 reasoner=None, router=None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        thread_id: str | None = None,
+        reasoner=None,
+        router=None,
+    ) -> None:
         self.settings = settings or Settings.from_env()
         self.thread_id = thread_id or uuid.uuid4().hex
         self.context = AgentContext(self.settings, reasoner or make_reasoner(self.settings))
@@ -74,39 +79,76 @@ class Session:
         self.graph = build_graph(self.context, checkpointer_for(self.settings))
         self.config = {"configurable": {"thread_id": self.thread_id}}
 
-    def start(self, data_path: str | Path, *, question: str | None = None,
-              treatment: str | None = None, outcome: str | None = None,
-              target: str | None = None, method: str | None = None,
-              graph_text: str | None = None, seed: int = 0, auto_approve: bool = False,
-              on_event: EventHandler | None = None) -> dict:
+    def start(
+        self,
+        data_path: str | Path,
+        *,
+        question: str | None = None,
+        treatment: str | None = None,
+        outcome: str | None = None,
+        target: str | None = None,
+        method: str | None = None,
+        graph_text: str | None = None,
+        seed: int = 0,
+        auto_approve: bool = False,
+        on_event: EventHandler | None = None,
+    ) -> dict:
         """Run a new analysis from intake until it finishes or needs the user."""
-        inputs = {"data_path": str(data_path), "question": question, "treatment": treatment,
-                  "outcome": outcome, "target": target, "method": method,
-                  "graph_text": graph_text, "seed": seed, "auto_approve": auto_approve,
-                  "entry": "intake", "error": None,
-                  # a new analysis replaces everything the previous one in this thread made
-                  **dict.fromkeys(("dataset", "graph", "roles", "modeling", "critique",
-                                   "identification", "estimation", "refutation", "decision",
-                                   "stage")),
-                  "stage_warnings": {RESET: True}, "timings_s": {RESET: True},
-                  "stage_code": {RESET: True}, "custom_code": [RESET],
-                  "adjustment": None, "design": spec_for(method).estimand if method else None,
-                  "messages": [_said("user", question or f"Analyse {Path(data_path).name}")]}
+        inputs = {
+            "data_path": str(data_path),
+            "question": question,
+            "treatment": treatment,
+            "outcome": outcome,
+            "target": target,
+            "method": method,
+            "graph_text": graph_text,
+            "seed": seed,
+            "auto_approve": auto_approve,
+            "entry": "intake",
+            "error": None,
+            # a new analysis replaces everything the previous one in this thread made
+            **dict.fromkeys(
+                (
+                    "dataset",
+                    "graph",
+                    "roles",
+                    "modeling",
+                    "critique",
+                    "identification",
+                    "estimation",
+                    "refutation",
+                    "decision",
+                    "stage",
+                )
+            ),
+            "stage_warnings": {RESET: True},
+            "timings_s": {RESET: True},
+            "stage_code": {RESET: True},
+            "custom_code": [RESET],
+            "adjustment": None,
+            "design": spec_for(method).estimand if method else None,
+            "messages": [_said("user", question or f"Analyse {Path(data_path).name}")],
+        }
         return self._run(inputs, on_event)
 
-    def resume(self, answer: Any, on_event: EventHandler | None = None,
-               user_text: str | None = None) -> dict:
+    def resume(
+        self, answer: Any, on_event: EventHandler | None = None, user_text: str | None = None
+    ) -> dict:
         """Answer the question the analysis stopped at (e.g. approve the graph)."""
         if user_text:
             self.graph.update_state(self.config, {"messages": [_said("user", user_text)]})
         return self._run(Command(resume=answer), on_event)
 
-    def rerun(self, entry: str, on_event: EventHandler | None = None,
-              user_text: str | None = None, **changes: Any) -> dict:
+    def rerun(
+        self,
+        entry: str,
+        on_event: EventHandler | None = None,
+        user_text: str | None = None,
+        **changes: Any,
+    ) -> dict:
         """Go back to a stage with changed inputs and run on from there."""
         said = [_said("user", user_text)] if user_text else []
-        return self._run({**changes, "entry": entry, "error": None, "messages": said},
-                         on_event)
+        return self._run({**changes, "entry": entry, "error": None, "messages": said}, on_event)
 
     def proceed(self, on_event: EventHandler | None = None) -> dict:
         """Continue from the last checkpoint, e.g. after the process died mid-analysis."""
@@ -114,8 +156,8 @@ class Session:
 
     def send(self, text: str, on_event: EventHandler | None = None) -> dict:
         """Answer one chat message: a question, an edit, a re-run, code to run, or export."""
-        from agent.commands import parse_command
-        from agent.conversation import handle
+        from causal_assistant.agent.commands import parse_command
+        from causal_assistant.agent.conversation import handle
 
         self._on_event = on_event
         intent = parse_command(text)
@@ -139,8 +181,9 @@ class Session:
         handler = on_event or getattr(self, "_on_event", None)
         # "sync" durability: each stage's checkpoint is on disk before the next stage starts,
         # so a killed process loses at most the stage it was running.
-        for mode, event in self.graph.stream(payload, self.config, durability="sync",
-                                             stream_mode=["updates", "custom"]):
+        for mode, event in self.graph.stream(
+            payload, self.config, durability="sync", stream_mode=["updates", "custom"]
+        ):
             if handler:
                 handler(mode, event)
         return self.values
@@ -155,8 +198,8 @@ class Session:
         Rebuilt from the node the thread is paused at rather than read from the interrupt,
         because a question answered meanwhile (a state update) hides the interrupt value.
         """
-        from agent.graph import WAITING_NODES
-        from agent.stages import waiting_question
+        from causal_assistant.agent.graph import WAITING_NODES
+        from causal_assistant.agent.stages import waiting_question
 
         snapshot = self.graph.get_state(self.config)
         for node in snapshot.next:

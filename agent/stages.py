@@ -12,19 +12,24 @@ from pathlib import Path
 from langgraph.config import get_stream_writer
 from langgraph.types import interrupt
 
-from agent.context import AgentContext
-from agent.datastore import store_dataset
-from agent.reasoners.offline import target_from
-from agent.state import AnalysisState
-from tools.critique import critique_graph
-from tools.errors import InputError
-from tools.estimation import EstimationResult, estimate_effect
-from tools.graphs import CausalGraph, parse_graph, validate_graph
-from tools.instruments import InstrumentResult, suggest_instruments
-from tools.intake import DatasetProfile, load_code, profile_table, resolve_column
-from tools.modeldata import check_outcome, treatment_kind
-from tools.refutation import refute_estimate
-from tools.results import ToolResult
+from causal_assistant.agent.context import AgentContext
+from causal_assistant.agent.datastore import store_dataset
+from causal_assistant.agent.reasoners.offline import target_from
+from causal_assistant.agent.state import AnalysisState
+from causal_assistant.tools.data.intake import (
+    DatasetProfile,
+    load_code,
+    profile_table,
+    resolve_column,
+)
+from causal_assistant.tools.data.modeldata import check_outcome, treatment_kind
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.estimate.estimation import EstimationResult, estimate_effect
+from causal_assistant.tools.model.critique import critique_graph
+from causal_assistant.tools.model.graphs import CausalGraph, parse_graph, validate_graph
+from causal_assistant.tools.model.instruments import InstrumentResult, suggest_instruments
+from causal_assistant.tools.refute.refutation import refute_estimate
+from causal_assistant.tools.results import ToolResult
 
 Stage = Callable[[AnalysisState], dict]
 
@@ -67,18 +72,28 @@ class Stages:
             raise InputError(f"No file at {source}; check the path.")
         limit = self.ctx.settings.max_upload_mb * 1024 * 1024
         if source.stat().st_size > limit:
-            raise InputError(f"The file is {source.stat().st_size / 2**20:.1f} MB, over the "
-                             f"{self.ctx.settings.max_upload_mb} MB limit "
-                             "(CAUSAL_ASSISTANT_MAX_UPLOAD_MB); use a smaller extract or "
-                             "raise that limit.")
+            raise InputError(
+                f"The file is {source.stat().st_size / 2**20:.1f} MB, over the "
+                f"{self.ctx.settings.max_upload_mb} MB limit "
+                "(CAUSAL_ASSISTANT_MAX_UPLOAD_MB); use a smaller extract or "
+                "raise that limit."
+            )
         stored, digest = store_dataset(source, self.ctx.settings.data_dir)
         state = {**state, "dataset": {"path": str(stored), "hash": digest}}
         profile = profile_table(self.ctx.frame(state))
-        dataset = {"path": str(stored), "hash": digest, "name": source.name,
-                   "source_path": str(source.resolve()), "profile": profile.model_dump(mode="json"),
-                   "load_code": load_code(stored)}
-        return {"dataset": dataset, "messages": say(profile.reading),
-                **recorded("intake", profile, started)}
+        dataset = {
+            "path": str(stored),
+            "hash": digest,
+            "name": source.name,
+            "source_path": str(source.resolve()),
+            "profile": profile.model_dump(mode="json"),
+            "load_code": load_code(stored),
+        }
+        return {
+            "dataset": dataset,
+            "messages": say(profile.reading),
+            **recorded("intake", profile, started),
+        }
 
     def question(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
@@ -93,23 +108,34 @@ class Stages:
             target, note, warnings = target or parsed.target, parsed.note, parsed.warnings
         if not treatment or not outcome:
             missing = "treatment" if not treatment else "outcome"
-            raise InputError(f"Could not tell which column is the {missing}; name it (for "
-                             "example 'effect of <treatment> on <outcome>', or --"
-                             f"{missing} COLUMN).")
+            raise InputError(
+                f"Could not tell which column is the {missing}; name it (for "
+                "example 'effect of <treatment> on <outcome>', or --"
+                f"{missing} COLUMN)."
+            )
         treatment, outcome = resolve_column(treatment, columns), resolve_column(outcome, columns)
         if treatment == outcome:
-            raise InputError(f"Treatment and outcome are the same column ({treatment!r}); "
-                             "choose two different columns.")
+            raise InputError(
+                f"Treatment and outcome are the same column ({treatment!r}); "
+                "choose two different columns."
+            )
         frame = self.ctx.frame(state)
         treatment_kind(frame[treatment], treatment)
         check_outcome(frame[outcome], outcome)
         target = (target or "ate").lower()
         if target not in ("ate", "att", "atc"):
             raise InputError(f"Unknown target {target!r}; use ate, att or atc.")
-        result = ToolResult(reading=f"Treatment {treatment}, outcome {outcome}, target "
-                                    f"{target.upper()} ({note}).", warnings=warnings)
-        return {"treatment": treatment, "outcome": outcome, "target": target,
-                "messages": say(result.reading), **recorded("question", result, started)}
+        result = ToolResult(
+            reading=f"Treatment {treatment}, outcome {outcome}, target {target.upper()} ({note}).",
+            warnings=warnings,
+        )
+        return {
+            "treatment": treatment,
+            "outcome": outcome,
+            "target": target,
+            "messages": say(result.reading),
+            **recorded("question", result, started),
+        }
 
     def _parse(self, state: AnalysisState):
         profile = DatasetProfile.model_validate(state["dataset"]["profile"])
@@ -127,17 +153,23 @@ class Stages:
             for node in (treatment, outcome):
                 if node not in graph.nodes:
                     raise InputError(f"The graph has no node {node!r}; add it with its edges.")
-            result = ToolResult(reading=f"Using your graph: {len(graph.nodes)} variables, "
-                                        f"{len(graph.edges)} edges.")
+            result = ToolResult(
+                reading=f"Using your graph: {len(graph.nodes)} variables, {len(graph.edges)} edges."
+            )
             roles: list[dict] = []
         else:
-            proposed = self.ctx.reasoner.propose_graph(frame, profile, treatment, outcome,
-                                                       seed=seed)
+            proposed = self.ctx.reasoner.propose_graph(
+                frame, profile, treatment, outcome, seed=seed
+            )
             graph, result = proposed.graph, proposed
             roles = [r.model_dump(mode="json") for r in proposed.roles]
-        return {"graph": graph.model_dump(mode="json"), "roles": roles,
-                "modeling": {"reading": result.reading}, "messages": say(result.reading),
-                **recorded("modeling", result, started)}
+        return {
+            "graph": graph.model_dump(mode="json"),
+            "roles": roles,
+            "modeling": {"reading": result.reading},
+            "messages": say(result.reading),
+            **recorded("modeling", result, started),
+        }
 
     def critique(self, state: AnalysisState) -> dict:
         """Check the current graph (proposed, supplied or just edited) against the data and
@@ -146,20 +178,30 @@ class Stages:
         profile = DatasetProfile.model_validate(state["dataset"]["profile"])
         frame, graph = self.ctx.frame(state), CausalGraph.model_validate(state["graph"])
         treatment, outcome = state["treatment"], state["outcome"]
-        critique = critique_graph(frame, profile, graph, treatment, outcome,
-                                  seed=state.get("seed", 0))
+        critique = critique_graph(
+            frame, profile, graph, treatment, outcome, seed=state.get("seed", 0)
+        )
         try:
             instruments = suggest_instruments(frame, graph, treatment, outcome, profile=profile)
-        except InputError as exc:   # an optional screen must not stop the analysis
+        except InputError as exc:  # an optional screen must not stop the analysis
             instruments = InstrumentResult(reading=f"No instrument screen: {exc}")
         combined = ToolResult(
-            reading=" ".join(r.reading for r in (critique, instruments)
-                             if r.reading and (r is critique or instruments.candidates)),
-            warnings=_unique_warnings(critique, instruments))
-        return {"critique": {"reading": combined.reading,
-                             "checks": critique.model_dump(mode="json"),
-                             "instruments": instruments.model_dump(mode="json")},
-                "messages": say(combined.reading), **recorded("critique", combined, started)}
+            reading=" ".join(
+                r.reading
+                for r in (critique, instruments)
+                if r.reading and (r is critique or instruments.candidates)
+            ),
+            warnings=_unique_warnings(critique, instruments),
+        )
+        return {
+            "critique": {
+                "reading": combined.reading,
+                "checks": critique.model_dump(mode="json"),
+                "instruments": instruments.model_dump(mode="json"),
+            },
+            "messages": say(combined.reading),
+            **recorded("critique", combined, started),
+        }
 
     def approve_graph(self, state: AnalysisState) -> dict:
         """Wait for the user to approve the graph, or take an edited one and ask again."""
@@ -170,19 +212,27 @@ class Stages:
             graph = CausalGraph.model_validate(answer["graph"])
             columns = [c["name"] for c in state["dataset"]["profile"]["columns"]]
             validate_graph(graph, columns)
-            return {"graph": graph.model_dump(mode="json"), "decision": "edited",
-                    "messages": say(answer.get("note") or "Graph updated; approve it when it "
-                                    "matches what you know.")}
+            return {
+                "graph": graph.model_dump(mode="json"),
+                "decision": "edited",
+                "messages": say(
+                    answer.get("note") or "Graph updated; approve it when it matches what you know."
+                ),
+            }
         return {"decision": None, "messages": say("Graph approved.")}
 
     def identification(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
         data, ident = self.ctx.identified(state)
-        update = {"identification": ident.model_dump(mode="json"), "messages": say(ident.reading),
-                  **recorded("identification", ident, started)}
+        update = {
+            "identification": ident.model_dump(mode="json"),
+            "messages": say(ident.reading),
+            **recorded("identification", ident, started),
+        }
         update["stage_warnings"] = {
             "identification": update["stage_warnings"]["identification"]
-            + [w.model_dump(mode="json") for w in data.result.warnings]}
+            + [w.model_dump(mode="json") for w in data.result.warnings]
+        }
         update["stage_code"] = {"identification": data.result.code + ident.code}
         if ident.estimand == "none":
             update["error"] = ident.reading
@@ -191,10 +241,18 @@ class Stages:
     def estimation(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
         data, ident = self.ctx.identified(state)
-        result = estimate_effect(data, ident, target=state.get("target", "ate"),
-                                 method=state.get("method"), seed=state.get("seed", 0))
-        return {"estimation": result.model_dump(mode="json"), "messages": say(result.reading),
-                **recorded("estimation", result, started)}
+        result = estimate_effect(
+            data,
+            ident,
+            target=state.get("target", "ate"),
+            method=state.get("method"),
+            seed=state.get("seed", 0),
+        )
+        return {
+            "estimation": result.model_dump(mode="json"),
+            "messages": say(result.reading),
+            **recorded("estimation", result, started),
+        }
 
     def refutation(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
@@ -202,11 +260,18 @@ class Stages:
         estimate = EstimationResult.model_validate(state["estimation"])
         writer = get_stream_writer()
         result = refute_estimate(
-            data, ident, estimate, seed=state.get("seed", 0),
+            data,
+            ident,
+            estimate,
+            seed=state.get("seed", 0),
             time_budget_s=self.ctx.settings.refutation_budget_s,
-            progress=lambda name, done: writer({"progress": {"refuter": name, "done": done}}))
-        return {"refutation": result.model_dump(mode="json"), "messages": say(result.reading),
-                **recorded("refutation", result, started)}
+            progress=lambda name, done: writer({"progress": {"refuter": name, "done": done}}),
+        )
+        return {
+            "refutation": result.model_dump(mode="json"),
+            "messages": say(result.reading),
+            **recorded("refutation", result, started),
+        }
 
     def review_refutation(self, state: AnalysisState) -> dict:
         """A failed refuter stops an interactive run until the user decides what to do;
@@ -217,16 +282,24 @@ class Stages:
         answer = interrupt(waiting_question("review_refutation", state))
         action = answer.get("action") if isinstance(answer, dict) else str(answer)
         if action == "respecify":
-            return {"decision": "respecify",
-                    "messages": say("Back to the graph: edit it, then approve.")}
-        return {"decision": None, "messages": say(
-            f"Accepted with a caveat: {', '.join(failed)} failed; the report says so.")}
+            return {
+                "decision": "respecify",
+                "messages": say("Back to the graph: edit it, then approve."),
+            }
+        return {
+            "decision": None,
+            "messages": say(
+                f"Accepted with a caveat: {', '.join(failed)} failed; the report says so."
+            ),
+        }
 
     def report(self, state: AnalysisState) -> dict:
         refutation = (state.get("refutation") or {}).get("reading", "")
-        text = (f"{state['estimation']['reading']} {refutation} Say `export` for a script, "
-                "notebook and report that reproduce every number, or `help` for what else "
-                "I can do.")
+        text = (
+            f"{state['estimation']['reading']} {refutation} Say `export` for a script, "
+            "notebook and report that reproduce every number, or `help` for what else "
+            "I can do."
+        )
         return {"stage": "report", "messages": say(" ".join(text.split()))}
 
 
@@ -239,17 +312,26 @@ def _unique_warnings(*results: ToolResult) -> list:
 
 
 def failed_refuters(state: AnalysisState) -> list[str]:
-    return [r["name"] for r in (state.get("refutation") or {}).get("refutations", [])
-            if r["status"] == "fail"]
+    return [
+        r["name"]
+        for r in (state.get("refutation") or {}).get("refutations", [])
+        if r["status"] == "fail"
+    ]
 
 
 def waiting_question(node: str, state: AnalysisState) -> dict:
     """What a waiting node asks; also rebuilt from state by ``Session.pending``."""
     if node == "approve_graph":
-        return {"kind": "approve_graph", "graph": state["graph"],
-                "question": "Does this graph match what you know? Approve it, or edit it "
-                            "(e.g. 'add edge age -> treat')."}
-    return {"kind": "review_refutation", "failed": failed_refuters(state),
-            "question": "A refutation failed. Re-specify the graph ('respecify'), try another "
-                        "estimator ('use matching'), or accept with a caveat ('accept')?",
-            "choices": ["respecify", "use another estimator", "accept"]}
+        return {
+            "kind": "approve_graph",
+            "graph": state["graph"],
+            "question": "Does this graph match what you know? Approve it, or edit it "
+            "(e.g. 'add edge age -> treat').",
+        }
+    return {
+        "kind": "review_refutation",
+        "failed": failed_refuters(state),
+        "question": "A refutation failed. Re-specify the graph ('respecify'), try another "
+        "estimator ('use matching'), or accept with a caveat ('accept')?",
+        "choices": ["respecify", "use another estimator", "accept"],
+    }

@@ -8,8 +8,16 @@ their ``model_dump()``.
 import operator
 from typing import Annotated, Any, TypedDict
 
-STAGES = ("intake", "question", "modeling", "critique", "identification", "estimation",
-          "refutation", "report")
+STAGES = (
+    "intake",
+    "question",
+    "modeling",
+    "critique",
+    "identification",
+    "estimation",
+    "refutation",
+    "report",
+)
 
 
 RESET = "__reset__"

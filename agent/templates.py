@@ -5,9 +5,9 @@ parameterised only with column names passed through ``repr`` so a hostile column
 stays a string literal and never becomes code.
 """
 
-from agent.commands import Intent
-from tools.errors import InputError
-from tools.intake import resolve_column
+from causal_assistant.agent.commands import Intent
+from causal_assistant.tools.data.intake import resolve_column
+from causal_assistant.tools.errors import InputError
 
 OVERLAP = """\
 import numpy as np
@@ -76,18 +76,19 @@ def template_code(intent: Intent, state: dict) -> str:
     columns = [c["name"] for c in state["dataset"]["profile"]["columns"]]
     treatment = state.get("treatment")
     if intent.kind == "table":
-        return TABLE.format(column=resolve_column(intent.args["column"], columns),
-                            group=resolve_column(intent.args["group"], columns))
+        return TABLE.format(
+            column=resolve_column(intent.args["column"], columns),
+            group=resolve_column(intent.args["group"], columns),
+        )
     if "column" in intent.args:
-        return DISTRIBUTION.format(column=resolve_column(intent.args["column"], columns),
-                                   treatment=treatment)
+        return DISTRIBUTION.format(
+            column=resolve_column(intent.args["column"], columns), treatment=treatment
+        )
     if not state.get("estimation") or not state.get("identification"):
-        raise InputError("Overlap and balance need an estimated effect; run the analysis "
-                         "first.")
+        raise InputError("Overlap and balance need an estimated effect; run the analysis first.")
     covariates = state["identification"]["adjustment_set"]
     if not covariates:
-        raise InputError("There is no adjustment set, so there is no overlap or balance to "
-                         "check.")
+        raise InputError("There is no adjustment set, so there is no overlap or balance to check.")
     level = state["estimation"].get("treated_level")
     kind = intent.args["kind"].lower()
     template = OVERLAP if kind == "overlap" else BALANCE

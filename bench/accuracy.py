@@ -11,10 +11,33 @@ import pandas as pd
 
 from bench.common import assistant_estimate, plain_dowhy_estimate, score, table
 
-IHDP_NAMES = ["bw", "b.head", "preterm", "birth.o", "nnhealth", "momage", "sex", "twin",
-              "b.marr", "mom.lths", "mom.hs", "mom.scoll", "cig", "first", "booze", "drugs",
-              "work.dur", "prenatal", "site1", "site2", "site3", "site4", "site5", "site6",
-              "site7"]
+IHDP_NAMES = [
+    "bw",
+    "b.head",
+    "preterm",
+    "birth.o",
+    "nnhealth",
+    "momage",
+    "sex",
+    "twin",
+    "b.marr",
+    "mom.lths",
+    "mom.hs",
+    "mom.scoll",
+    "cig",
+    "first",
+    "booze",
+    "drugs",
+    "work.dur",
+    "prenatal",
+    "site1",
+    "site2",
+    "site3",
+    "site4",
+    "site5",
+    "site6",
+    "site7",
+]
 
 
 def dowhy_linear(binary: bool):
@@ -22,8 +45,9 @@ def dowhy_linear(binary: bool):
         import dowhy.datasets
 
         np.random.seed(seed)
-        spec = dowhy.datasets.linear_dataset(beta=10, num_common_causes=5, num_samples=3000,
-                                             treatment_is_binary=binary)
+        spec = dowhy.datasets.linear_dataset(
+            beta=10, num_common_causes=5, num_samples=3000, treatment_is_binary=binary
+        )
         return spec["df"], spec["treatment_name"][0], spec["outcome_name"], 10.0, "ate"
 
     return case
@@ -54,8 +78,16 @@ def post_treatment(seed: int):
     y = 1.0 * t + 1.0 * m + 1.5 * w + rng.normal(size=n)
     c = t + y + rng.normal(size=n)
     leak = y + rng.normal(scale=0.1, size=n)
-    df = pd.DataFrame({"baseline_w": w, "treat": t, "mediator_after": m,
-                       "followup_collider": c, "outcome_copy": leak, "y": y})
+    df = pd.DataFrame(
+        {
+            "baseline_w": w,
+            "treat": t,
+            "mediator_after": m,
+            "followup_collider": c,
+            "outcome_copy": leak,
+            "y": y,
+        }
+    )
     return df, "treat", "y", 2.0, "ate"
 
 
@@ -76,8 +108,7 @@ def run(seeds: int = 5) -> str:
         ours = [assistant_estimate(df, t, y, target) for df, t, y, _, target in draws]
         plain = [plain_dowhy_estimate(df, t, y) for df, t, y, _, _ in draws]
         for who, estimates in (("assistant", ours), ("plain DoWhy", plain)):
-            rows.append({"data": name, "analysis": who, "seeds": seeds,
-                         **score(estimates, truths)})
+            rows.append({"data": name, "analysis": who, "seeds": seeds, **score(estimates, truths)})
     return table(rows, "Accuracy: absolute error and 95% interval coverage")
 
 

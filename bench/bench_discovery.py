@@ -12,7 +12,7 @@ are scored against the true DAG on the same seeded sample:
 
 Adjacency and arrowhead precision/recall, SHD (missing + extra + wrongly or not oriented
 edges), and whether the adjustment each graph implies is a valid backdoor set in the true
-DAG: for ours the set ``tools.adjustment.backdoor_set`` reads off the proposal, for PC the
+DAG: for ours the set ``tools.identify.adjustment.backdoor_set`` reads off the proposal, for PC the
 treatment's neighbours not oriented away from it. Run: ``python bench/bench_discovery.py``.
 """
 
@@ -28,10 +28,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import table  # noqa: E402
-from tools.adjustment import backdoor_set, blocks_backdoor  # noqa: E402
-from tools.discovery import discrete_codes  # noqa: E402
-from tools.intake import profile_table  # noqa: E402
-from tools.modeling import propose_graph  # noqa: E402
+from causal_assistant.tools.data.intake import profile_table  # noqa: E402
+from causal_assistant.tools.identify.adjustment import backdoor_set, blocks_backdoor  # noqa: E402
+from causal_assistant.tools.model.discovery import discrete_codes  # noqa: E402
+from causal_assistant.tools.model.modeling import propose_graph  # noqa: E402
 
 CASES = (  # network, treatment, outcome
     ("asia", "smoke", "dysp"),
@@ -68,8 +68,9 @@ def pc_alone(data: pd.DataFrame, discrete: bool, treatment: str) -> tuple[dict, 
 
     names = list(data.columns)
     values = discrete_codes(data, names) if discrete else data.to_numpy(dtype=float)
-    graph = pc(values, 0.05, "gsq" if discrete else "fisherz", show_progress=False,
-               node_names=names).G.graph
+    graph = pc(
+        values, 0.05, "gsq" if discrete else "fisherz", show_progress=False, node_names=names
+    ).G.graph
     edges = {}
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
@@ -80,8 +81,11 @@ def pc_alone(data: pd.DataFrame, discrete: bool, treatment: str) -> tuple[dict, 
                 edges[(names[j], names[i])] = "directed"
             elif marks != (0, 0):
                 edges[(names[i], names[j])] = "undirected"
-    adjustment = [a if b == treatment else b for (a, b), kind in edges.items()
-                  if treatment in (a, b) and not (kind == "directed" and a == treatment)]
+    adjustment = [
+        a if b == treatment else b
+        for (a, b), kind in edges.items()
+        if treatment in (a, b) and not (kind == "directed" and a == treatment)
+    ]
     return edges, adjustment
 
 
@@ -91,8 +95,10 @@ def score(truth: nx.DiGraph, edges: dict) -> dict:
     directed = {e for e, kind in edges.items() if kind == "directed"}
     right_way = directed & set(truth.edges)
     wrong_orientation = sum(
-        1 for e, kind in edges.items()
-        if frozenset(e) in true_pairs and (kind != "directed" or e not in truth.edges))
+        1
+        for e, kind in edges.items()
+        if frozenset(e) in true_pairs and (kind != "directed" or e not in truth.edges)
+    )
     return {
         "adj P": len(true_pairs & found_pairs) / max(len(found_pairs), 1),
         "adj R": len(true_pairs & found_pairs) / len(true_pairs),
@@ -118,16 +124,27 @@ def run() -> str:
         truth, data, discrete = simulate(name)
         for method in ("ours", "PC alone"):
             started = time.perf_counter()
-            edges, adjustment = (ours(data, treatment, outcome) if method == "ours"
-                                 else pc_alone(data, discrete, treatment))
+            edges, adjustment = (
+                ours(data, treatment, outcome)
+                if method == "ours"
+                else pc_alone(data, discrete, treatment)
+            )
             seconds = time.perf_counter() - started
-            rows.append({"network": f"{name} ({len(truth)}/{len(truth.edges)})",
-                         "T -> Y": f"{treatment} -> {outcome}", "method": method,
-                         **score(truth, edges),
-                         "valid adjustment": valid(truth, treatment, outcome, adjustment),
-                         "seconds": seconds})
-    return table(rows, f"Structure recovery on pgmpy networks ({ROWS} simulated rows, seed "
-                       f"{SEED}; network (nodes/edges))")
+            rows.append(
+                {
+                    "network": f"{name} ({len(truth)}/{len(truth.edges)})",
+                    "T -> Y": f"{treatment} -> {outcome}",
+                    "method": method,
+                    **score(truth, edges),
+                    "valid adjustment": valid(truth, treatment, outcome, adjustment),
+                    "seconds": seconds,
+                }
+            )
+    return table(
+        rows,
+        f"Structure recovery on pgmpy networks ({ROWS} simulated rows, seed "
+        f"{SEED}; network (nodes/edges))",
+    )
 
 
 if __name__ == "__main__":

@@ -22,11 +22,17 @@ import pandas as pd
 
 from bench.common import stopwatch, table
 
-DOWHY_REFUTERS = {"placebo_treatment": "placebo_treatment_refuter",
-                  "random_common_cause": "random_common_cause",
-                  "data_subset": "data_subset_refuter", "bootstrap": "bootstrap_refuter"}
-TRAINING_GRAPH = [(c, e) for c in ("age", "education years", "prior earnings", "region")
-                  for e in ("treat", "earnings_after")] + [("treat", "earnings_after")]
+DOWHY_REFUTERS = {
+    "placebo_treatment": "placebo_treatment_refuter",
+    "random_common_cause": "random_common_cause",
+    "data_subset": "data_subset_refuter",
+    "bootstrap": "bootstrap_refuter",
+}
+TRAINING_GRAPH = [
+    (c, e)
+    for c in ("age", "education years", "prior earnings", "region")
+    for e in ("treat", "earnings_after")
+] + [("treat", "earnings_after")]
 SYNTHETIC_GRAPH = [("w", "t"), ("w", "y"), ("t", "y"), ("z", "t")]
 
 
@@ -45,8 +51,9 @@ def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     w, z = rng.normal(size=n), rng.normal(size=n)
     t = 0.5 * w + 0.8 * z + rng.normal(size=n) > 0
-    return pd.DataFrame({"w": w, "z": z, "t": t.astype(int),
-                         "y": 1.5 * t + 0.5 * w + rng.normal(size=n)})
+    return pd.DataFrame(
+        {"w": w, "z": z, "t": t.astype(int), "y": 1.5 * t + 0.5 * w + rng.normal(size=n)}
+    )
 
 
 def training() -> pd.DataFrame:
@@ -56,12 +63,13 @@ def training() -> pd.DataFrame:
     return make_training()
 
 
-def prepared(df: pd.DataFrame, edges: list, treatment: str, outcome: str,
-             method: str | None = None) -> tuple:
-    from tools.estimation import estimate_effect
-    from tools.graphs import CausalGraph
-    from tools.identification import identify_effect
-    from tools.modeldata import build_model_data
+def prepared(
+    df: pd.DataFrame, edges: list, treatment: str, outcome: str, method: str | None = None
+) -> tuple:
+    from causal_assistant.tools.data.modeldata import build_model_data
+    from causal_assistant.tools.estimate.estimation import estimate_effect
+    from causal_assistant.tools.identify.identification import identify_effect
+    from causal_assistant.tools.model.graphs import CausalGraph
 
     data = build_model_data(df, CausalGraph.from_edges(edges), treatment, outcome)
     ident = identify_effect(data)
@@ -72,12 +80,20 @@ def backends(data, ident, est, n_fits: int = 40, rounds: int = 3) -> list[dict]:
     """The same placebo fits in-process, on threads and on processes. The cold run (workers
     start and import DoWhy) comes first, so it is cold; then the three are interleaved for
     ``rounds`` rounds and the median is kept, as other load on the machine comes and goes."""
-    from tools import portable_refute
+    from causal_assistant.tools.refute import portable_refute
 
     e = est.estimate
-    args = dict(frame=data.frame, graph=data.graph, treatment=data.model_treatment,
-                outcome=data.model_outcome, estimand=ident.dowhy_estimand, method=e.method,
-                target=e.target, params=e.params, n_simulations=n_fits)
+    args = dict(
+        frame=data.frame,
+        graph=data.graph,
+        treatment=data.model_treatment,
+        outcome=data.model_outcome,
+        estimand=ident.dowhy_estimand,
+        method=e.method,
+        target=e.target,
+        params=e.params,
+        n_simulations=n_fits,
+    )
 
     def timed(jobs: int, backend: str) -> float:
         timings: dict = {}
@@ -86,17 +102,26 @@ def backends(data, ident, est, n_fits: int = 40, rounds: int = 3) -> list[dict]:
         return timings["s"]
 
     cold = timed(-1, "loky")
-    setups = {"processes, warm": (-1, "loky"), "threads": (-1, "threading"),
-              "in-process": (1, "loky")}
+    setups = {
+        "processes, warm": (-1, "loky"),
+        "threads": (-1, "threading"),
+        "in-process": (1, "loky"),
+    }
     runs: dict[str, list[float]] = {label: [] for label in setups}
     for _ in range(rounds):
         for label, setup in setups.items():
             runs[label].append(timed(*setup))
     medians = {"processes, cold": cold, **{k: float(np.median(v)) for k, v in runs.items()}}
     serial = medians["in-process"]
-    return [{"backend": label, "workers": 1 if label == "in-process" else joblib.cpu_count(),
-             f"{n_fits} fits s": seconds, "vs in-process": serial / seconds}
-            for label, seconds in medians.items()]
+    return [
+        {
+            "backend": label,
+            "workers": 1 if label == "in-process" else joblib.cpu_count(),
+            f"{n_fits} fits s": seconds,
+            "vs in-process": serial / seconds,
+        }
+        for label, seconds in medians.items()
+    ]
 
 
 def dowhy_defaults(data, ident, est) -> dict[str, dict]:
@@ -106,28 +131,35 @@ def dowhy_defaults(data, ident, est) -> dict[str, dict]:
     logging.getLogger("dowhy").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     frame = data.frame[[c for c in data.frame.columns if c in data.graph]].copy()
-    model = CausalModel(data=frame, treatment=data.model_treatment,
-                        outcome=data.model_outcome, graph=data.graph)
+    model = CausalModel(
+        data=frame, treatment=data.model_treatment, outcome=data.model_outcome, graph=data.graph
+    )
     binary = frame[data.model_treatment].dtype == bool
     estimate = model.estimate_effect(
-        ident.dowhy_estimand, method_name=est.estimate.method,
-        target_units=est.estimate.target, method_params=dict(est.estimate.params) or None,
-        control_value=False if binary else 0, treatment_value=True if binary else 1)
+        ident.dowhy_estimand,
+        method_name=est.estimate.method,
+        target_units=est.estimate.target,
+        method_params=dict(est.estimate.params) or None,
+        control_value=False if binary else 0,
+        treatment_value=True if binary else 1,
+    )
     results = {}
     for ours, theirs in DOWHY_REFUTERS.items():
         timings: dict = {}
         with stopwatch(timings, "s"):
-            refutation = model.refute_estimate(ident.dowhy_estimand, estimate,
-                                               method_name=theirs)
+            refutation = model.refute_estimate(ident.dowhy_estimand, estimate, method_name=theirs)
         significant = bool(refutation.refutation_result["is_statistically_significant"])
-        results[ours] = {"seconds": timings["s"], "verdict": "fail" if significant else "pass",
-                         "effect": float(np.mean(refutation.new_effect)),
-                         "simulations": 100}
+        results[ours] = {
+            "seconds": timings["s"],
+            "verdict": "fail" if significant else "pass",
+            "effect": float(np.mean(refutation.new_effect)),
+            "simulations": 100,
+        }
     return results
 
 
 def compare(label: str, data, ident, est) -> list[dict]:
-    from tools.refutation import refute_estimate
+    from causal_assistant.tools.refute.refutation import refute_estimate
 
     theirs = dowhy_defaults(data, ident, est)
     started = time.perf_counter()
@@ -138,40 +170,80 @@ def compare(label: str, data, ident, est) -> list[dict]:
     for name, dowhy in theirs.items():
         mine = outcomes[name]
         seconds = mine.details["seconds"]
-        rows.append({
-            "data": label, "refuter": name, "DoWhy sims": dowhy["simulations"],
-            "DoWhy s": dowhy["seconds"], "ours sims": mine.simulations,
-            "ours s": seconds, "speed-up": dowhy["seconds"] / seconds,
-            "DoWhy verdict": dowhy["verdict"], "our verdict": mine.status,
-            "agree": "yes" if (dowhy["verdict"] == "fail") == (mine.status == "fail") else "NO"})
+        rows.append(
+            {
+                "data": label,
+                "refuter": name,
+                "DoWhy sims": dowhy["simulations"],
+                "DoWhy s": dowhy["seconds"],
+                "ours sims": mine.simulations,
+                "ours s": seconds,
+                "speed-up": dowhy["seconds"] / seconds,
+                "DoWhy verdict": dowhy["verdict"],
+                "our verdict": mine.status,
+                "agree": "yes" if (dowhy["verdict"] == "fail") == (mine.status == "fail") else "NO",
+            }
+        )
     four = sum(outcomes[n].details["seconds"] for n in theirs)
     dowhy_total = sum(r["seconds"] for r in theirs.values())
-    rows.append({"data": label, "refuter": "the four, total", "DoWhy sims": 400,
-                 "DoWhy s": dowhy_total, "ours sims": sum(outcomes[n].simulations for n in theirs),
-                 "ours s": four, "speed-up": dowhy_total / four, "DoWhy verdict": "",
-                 "our verdict": "", "agree": ""})
-    rows.append({"data": label, "refuter": f"our full stage (6 checks, {ours.plan.n_jobs} "
-                 f"workers, planned {ours.plan.estimated_seconds:.1f} s)", "DoWhy sims": "",
-                 "DoWhy s": "", "ours sims": "", "ours s": total, "speed-up": "",
-                 "DoWhy verdict": "", "our verdict": ", ".join(
-                     f"{o.name}={o.status}" for o in ours.refutations
-                     if o.name not in theirs), "agree": ""})
+    rows.append(
+        {
+            "data": label,
+            "refuter": "the four, total",
+            "DoWhy sims": 400,
+            "DoWhy s": dowhy_total,
+            "ours sims": sum(outcomes[n].simulations for n in theirs),
+            "ours s": four,
+            "speed-up": dowhy_total / four,
+            "DoWhy verdict": "",
+            "our verdict": "",
+            "agree": "",
+        }
+    )
+    rows.append(
+        {
+            "data": label,
+            "refuter": f"our full stage (6 checks, {ours.plan.n_jobs} "
+            f"workers, planned {ours.plan.estimated_seconds:.1f} s)",
+            "DoWhy sims": "",
+            "DoWhy s": "",
+            "ours sims": "",
+            "ours s": total,
+            "speed-up": "",
+            "DoWhy verdict": "",
+            "our verdict": ", ".join(
+                f"{o.name}={o.status}" for o in ours.refutations if o.name not in theirs
+            ),
+            "agree": "",
+        }
+    )
     return rows
 
 
 def run() -> str:
     small = prepared(synthetic(2000), SYNTHETIC_GRAPH, "t", "y")
-    out = [f"Load average at start: {os.getloadavg()[0]:.1f} on {joblib.cpu_count()} cores "
-           "(other work on the machine slows both sides and makes processes pay less).\n",
-           table(backends(*small), "Simulation backends: one placebo fit each, linear "
-                                   "regression, 2,000 rows")]
-    rows = compare("training example, 2,000 rows, linear regression",
-                   *prepared(training(), TRAINING_GRAPH, "treat", "earnings_after"))
-    rows += compare("synthetic, 20,000 rows, linear regression",
-                    *prepared(synthetic(20_000), SYNTHETIC_GRAPH, "t", "y"))
-    rows += compare("synthetic, 2,000 rows, inverse propensity weighting",
-                    *prepared(synthetic(2000), SYNTHETIC_GRAPH, "t", "y",
-                              method="backdoor.propensity_score_weighting"))
+    out = [
+        f"Load average at start: {os.getloadavg()[0]:.1f} on {joblib.cpu_count()} cores "
+        "(other work on the machine slows both sides and makes processes pay less).\n",
+        table(
+            backends(*small),
+            "Simulation backends: one placebo fit each, linear regression, 2,000 rows",
+        ),
+    ]
+    rows = compare(
+        "training example, 2,000 rows, linear regression",
+        *prepared(training(), TRAINING_GRAPH, "treat", "earnings_after"),
+    )
+    rows += compare(
+        "synthetic, 20,000 rows, linear regression",
+        *prepared(synthetic(20_000), SYNTHETIC_GRAPH, "t", "y"),
+    )
+    rows += compare(
+        "synthetic, 2,000 rows, inverse propensity weighting",
+        *prepared(
+            synthetic(2000), SYNTHETIC_GRAPH, "t", "y", method="backdoor.propensity_score_weighting"
+        ),
+    )
     out.append(table(rows, "Refutation: DoWhy's refuters at defaults vs our stage"))
     out.append(NOTES)
     return "\n".join(out)

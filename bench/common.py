@@ -19,8 +19,7 @@ def table(rows: list[dict], title: str) -> str:
     if not rows:
         return f"### {title}\n\n(no rows)\n"
     columns = list(rows[0])
-    lines = [f"### {title}", "", "| " + " | ".join(columns) + " |",
-             "|" + "---|" * len(columns)]
+    lines = [f"### {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
         lines.append("| " + " | ".join(_cell(row[c]) for c in columns) + " |")
     return "\n".join(lines) + "\n"
@@ -39,22 +38,25 @@ def stopwatch(into: dict, key: str):
     into[key] = time.perf_counter() - started
 
 
-def assistant_estimate(df: pd.DataFrame, treatment: str, outcome: str,
-                       target: str = "ate") -> dict:
+def assistant_estimate(df: pd.DataFrame, treatment: str, outcome: str, target: str = "ate") -> dict:
     """Our automatic offline choices, end to end through the tools layer."""
-    from tools.estimation import estimate_effect
-    from tools.identification import identify_effect
-    from tools.intake import profile_table
-    from tools.modeldata import build_model_data
-    from tools.modeling import propose_graph
+    from causal_assistant.tools.data.intake import profile_table
+    from causal_assistant.tools.data.modeldata import build_model_data
+    from causal_assistant.tools.estimate.estimation import estimate_effect
+    from causal_assistant.tools.identify.identification import identify_effect
+    from causal_assistant.tools.model.modeling import propose_graph
 
     profile = profile_table(df)
     graph = propose_graph(df, profile, treatment, outcome).graph
     data = build_model_data(df, graph, treatment, outcome)
     ident = identify_effect(data)
     estimate = estimate_effect(data, ident, target=target, seed=0, n_bootstrap=100).estimate
-    return {"value": estimate.value, "ci_low": estimate.ci_low, "ci_high": estimate.ci_high,
-            "method": estimate.method}
+    return {
+        "value": estimate.value,
+        "ci_low": estimate.ci_low,
+        "ci_high": estimate.ci_high,
+        "method": estimate.method,
+    }
 
 
 def plain_dowhy_estimate(df: pd.DataFrame, treatment: str, outcome: str) -> dict:
@@ -71,18 +73,26 @@ def plain_dowhy_estimate(df: pd.DataFrame, treatment: str, outcome: str) -> dict
         data[treatment] = data[treatment].astype(bool)
     model = CausalModel(data=data, treatment=treatment, outcome=outcome, common_causes=others)
     estimand = model.identify_effect(proceed_when_unidentifiable=True)
-    estimate = model.estimate_effect(estimand, method_name="backdoor.linear_regression",
-                                     confidence_intervals=True)
+    estimate = model.estimate_effect(
+        estimand, method_name="backdoor.linear_regression", confidence_intervals=True
+    )
     low, high = estimate.get_confidence_intervals().ravel()[:2]
-    return {"value": float(estimate.value), "ci_low": float(low), "ci_high": float(high),
-            "method": "backdoor.linear_regression"}
+    return {
+        "value": float(estimate.value),
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "method": "backdoor.linear_regression",
+    }
 
 
 def score(estimates: list[dict], truths: list[float]) -> dict:
     errors = [abs(e["value"] - t) for e, t in zip(estimates, truths, strict=True)]
     covered = [e["ci_low"] <= t <= e["ci_high"] for e, t in zip(estimates, truths, strict=True)]
-    return {"mean abs error": sum(errors) / len(errors), "max abs error": max(errors),
-            "coverage": sum(covered) / len(covered)}
+    return {
+        "mean abs error": sum(errors) / len(errors),
+        "max abs error": max(errors),
+        "coverage": sum(covered) / len(covered),
+    }
 
 
 Case = Callable[[int], tuple[pd.DataFrame, str, str, float, str]]

@@ -13,17 +13,19 @@ def machine() -> str:
     import dowhy
     import numpy
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, numpy {numpy.__version__}, "
-            f"DoWhy {dowhy.__version__}, {time.strftime('%Y-%m-%d')}")
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, numpy {numpy.__version__}, "
+        f"DoWhy {dowhy.__version__}, {time.strftime('%Y-%m-%d')}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="accuracy,speed,refutation,discovery,scale",
-                        help="comma-separated subset")
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer seeds and no 1M-row run")
+    parser.add_argument(
+        "--only", default="accuracy,speed,refutation,discovery,scale", help="comma-separated subset"
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer seeds and no 1M-row run")
     args = parser.parse_args()
     wanted = args.only.split(",")
     print(f"Machine: {machine()}\n")

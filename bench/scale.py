@@ -39,18 +39,42 @@ def run_one(n_rows: int, workdir: Path) -> dict:
     data = workdir / f"scale_{n_rows}.parquet"
     make_data(n_rows).to_parquet(data)
     out = workdir / f"out_{n_rows}"
-    env = {**os.environ, "CAUSAL_ASSISTANT_HOME": str(workdir / "home"),
-           "CAUSAL_ASSISTANT_LLM": "off", "CAUSAL_ASSISTANT_MAX_UPLOAD_MB": "4000"}
+    env = {
+        **os.environ,
+        "CAUSAL_ASSISTANT_HOME": str(workdir / "home"),
+        "CAUSAL_ASSISTANT_LLM": "off",
+        "CAUSAL_ASSISTANT_MAX_UPLOAD_MB": "4000",
+    }
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ui.cli", "analyze", str(data), "--treatment",
-                    "treat", "--outcome", "y", "--out", str(out)], check=True, env=env,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "causal_assistant.ui.cli",
+            "analyze",
+            str(data),
+            "--treatment",
+            "treat",
+            "--outcome",
+            "y",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     wall = time.perf_counter() - started
     peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
     result = json.loads((out / "result.json").read_text())
-    row = {"rows": f"{n_rows:,}", "total s": wall, "peak MB": peak_mb,
-           "estimate": result["estimate"]["value"], "truth": TRUE_EFFECT}
+    row = {
+        "rows": f"{n_rows:,}",
+        "total s": wall,
+        "peak MB": peak_mb,
+        "estimate": result["estimate"]["value"],
+        "truth": TRUE_EFFECT,
+    }
     row.update({f"{stage} s": seconds for stage, seconds in result["timings_s"].items()})
     return row
 
@@ -58,10 +82,11 @@ def run_one(n_rows: int, workdir: Path) -> dict:
 def run(sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         rows = [run_one(n, Path(tmp)) for n in sizes]
-    note = ("peak MB is the largest resident set of any analysis process so far (ru_maxrss "
-            "of children), so read it per row in increasing size")
-    return table(rows, f"Scale: offline analysis of N rows x {N_COLUMNS} columns") + \
-        f"\n{note}\n"
+    note = (
+        "peak MB is the largest resident set of any analysis process so far (ru_maxrss "
+        "of children), so read it per row in increasing size"
+    )
+    return table(rows, f"Scale: offline analysis of N rows x {N_COLUMNS} columns") + f"\n{note}\n"
 
 
 if __name__ == "__main__":

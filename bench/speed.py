@@ -27,17 +27,37 @@ def run(data: Path | None = None, repeats: int = 2) -> str:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        env = {**os.environ, "CAUSAL_ASSISTANT_HOME": str(Path(tmp) / "home"),
-               "CAUSAL_ASSISTANT_LLM": "off"}
-        analyze = [sys.executable, "-m", "ui.cli", "analyze", str(data), "--treatment",
-                   "treat", "--outcome", "earnings_after", "--out", str(out)]
+        env = {
+            **os.environ,
+            "CAUSAL_ASSISTANT_HOME": str(Path(tmp) / "home"),
+            "CAUSAL_ASSISTANT_LLM": "off",
+        }
+        analyze = [
+            sys.executable,
+            "-m",
+            "causal_assistant.ui.cli",
+            "analyze",
+            str(data),
+            "--treatment",
+            "treat",
+            "--outcome",
+            "earnings_after",
+            "--out",
+            str(out),
+        ]
         for attempt in range(1, repeats + 1):
             agent = timed(analyze, root, env)
             script_only = timed([sys.executable, "analysis.py"], out, env)
             script_refute = timed([sys.executable, "analysis.py", "--refute"], out, env)
-            rows.append({"run": attempt, "analyze s": agent, "analysis.py s": script_only,
-                         "analysis.py --refute s": script_refute,
-                         "overhead ratio": agent / script_refute})
+            rows.append(
+                {
+                    "run": attempt,
+                    "analyze s": agent,
+                    "analysis.py s": script_only,
+                    "analysis.py --refute s": script_refute,
+                    "overhead ratio": agent / script_refute,
+                }
+            )
     return table(rows, f"Speed: agent vs its exported script ({data.name})")
 
 

@@ -23,17 +23,26 @@ def make_training(n: int = 2000, seed: int = 7) -> pd.DataFrame:
     region_bonus = pd.Series(region).map({"north": 800, "south": -400, "east": 0, "west": 300})
     logit = -1.0 + 0.03 * (age - 38) - 0.00012 * (prior - 12000) + 0.15 * (education - 12)
     treat = rng.random(n) < 1 / (1 + np.exp(-logit))
-    earnings = (4000 + 90 * age + 450 * education + 0.6 * prior + region_bonus.to_numpy()
-                + TRUE_EFFECT * treat + rng.normal(0, 1500, n))
-    return pd.DataFrame({
-        "participant id": [f"P{i:05d}" for i in range(n)],
-        "age": age,
-        "education years": education,
-        "prior earnings": prior,
-        "region": region,
-        "treat": treat.astype(int),
-        "earnings_after": np.round(earnings, 2),
-    })
+    earnings = (
+        4000
+        + 90 * age
+        + 450 * education
+        + 0.6 * prior
+        + region_bonus.to_numpy()
+        + TRUE_EFFECT * treat
+        + rng.normal(0, 1500, n)
+    )
+    return pd.DataFrame(
+        {
+            "participant id": [f"P{i:05d}" for i in range(n)],
+            "age": age,
+            "education years": education,
+            "prior earnings": prior,
+            "region": region,
+            "treat": treat.astype(int),
+            "earnings_after": np.round(earnings, 2),
+        }
+    )
 
 
 def main() -> None:

@@ -25,8 +25,9 @@ ROWS = 300
 FORMULA_NAMES = ("=cmd|' /C calc'!A0", "+1", "@SUM(A1:A9)", "-2+3")
 
 
-def frame(n: int = ROWS, seed: int = 0, effect: float = 2.0, separated: bool = False,
-          **names: str) -> pd.DataFrame:
+def frame(
+    n: int = ROWS, seed: int = 0, effect: float = 2.0, separated: bool = False, **names: str
+) -> pd.DataFrame:
     """A well-behaved dataset: two confounders, a binary treatment, a linear outcome.
 
     ``names`` renames the default columns t, y, x1, x2, so awkward names ride on data
@@ -307,46 +308,52 @@ class Case:
         return self.make.__name__
 
 
-CASES: dict[str, Case] = {case.name: case for case in (
-    Case(empty_file, "error"),
-    Case(blank_lines_only, "error"),
-    Case(header_only, "error"),
-    Case(binary_junk, "error"),
-    Case(renamed_zip, "error"),
-    Case(unsupported_suffix, "error"),
-    Case(ragged_rows, "error"),
-    Case(unbalanced_quote, "error"),
-    Case(over_size_limit, "error", env={"CAUSAL_ASSISTANT_MAX_UPLOAD_MB": "1"}),
-    Case(commas_in_a_tsv, "ok"),
-    Case(semicolons_and_decimal_commas, "ok"),
-    Case(colon_delimited, "error"),
-    Case(latin1, "ok", treatment="t", outcome="y"),
-    Case(utf16_with_bom, "ok"),
-    Case(utf16_without_bom, "ok"),
-    Case(utf8_bom_cp1252_quotes, "ok"),
-    Case(duplicate_names, "error"),
-    Case(blank_name, "error"),
-    Case(names_with_spaces, "ok", treatment="got training", outcome="earnings after"),
-    Case(unicode_names, "ok", treatment="治疗", outcome="résultat"),
-    Case(quotes_in_names, "ok", treatment="`t`", outcome="y'"),
-    Case(formula_names, "ok", treatment=FORMULA_NAMES[2], outcome=FORMULA_NAMES[3]),
-    Case(dotted_and_numeric_names, "ok", treatment="t.0", outcome="2y"),
-    Case(all_missing, "error"),
-    Case(all_missing_covariate, "ok"),
-    Case(all_missing_treatment, "error"),
-    Case(mostly_missing_outcome, "ok"),
-    Case(infinite_values, "ok"),
-    Case(constant_treatment, "error"),
-    Case(three_level_text_treatment, "error"),
-    Case(text_outcome, "error"),
-    Case(yes_no_outcome, "error"),
-    Case(stray_text_in_outcome, "error"),
-    Case(same_treatment_and_outcome, "error", treatment="y", outcome="y"),
-    Case(tiny_sample, "ok"),
-    Case(perfect_separation, "ok"),
-    Case(collinear_covariates, "ok"),
-    Case(thousands_of_levels, "ok"),
-    Case(thousands_of_levels_in_the_graph, "error",
-         graph="zip -> t\nzip -> y\nx1 -> t\nx1 -> y\nx2 -> t\nx2 -> y\nt -> y\n"),
-    Case(formula_cells, "ok"),
-)}
+CASES: dict[str, Case] = {
+    case.name: case
+    for case in (
+        Case(empty_file, "error"),
+        Case(blank_lines_only, "error"),
+        Case(header_only, "error"),
+        Case(binary_junk, "error"),
+        Case(renamed_zip, "error"),
+        Case(unsupported_suffix, "error"),
+        Case(ragged_rows, "error"),
+        Case(unbalanced_quote, "error"),
+        Case(over_size_limit, "error", env={"CAUSAL_ASSISTANT_MAX_UPLOAD_MB": "1"}),
+        Case(commas_in_a_tsv, "ok"),
+        Case(semicolons_and_decimal_commas, "ok"),
+        Case(colon_delimited, "error"),
+        Case(latin1, "ok", treatment="t", outcome="y"),
+        Case(utf16_with_bom, "ok"),
+        Case(utf16_without_bom, "ok"),
+        Case(utf8_bom_cp1252_quotes, "ok"),
+        Case(duplicate_names, "error"),
+        Case(blank_name, "error"),
+        Case(names_with_spaces, "ok", treatment="got training", outcome="earnings after"),
+        Case(unicode_names, "ok", treatment="治疗", outcome="résultat"),
+        Case(quotes_in_names, "ok", treatment="`t`", outcome="y'"),
+        Case(formula_names, "ok", treatment=FORMULA_NAMES[2], outcome=FORMULA_NAMES[3]),
+        Case(dotted_and_numeric_names, "ok", treatment="t.0", outcome="2y"),
+        Case(all_missing, "error"),
+        Case(all_missing_covariate, "ok"),
+        Case(all_missing_treatment, "error"),
+        Case(mostly_missing_outcome, "ok"),
+        Case(infinite_values, "ok"),
+        Case(constant_treatment, "error"),
+        Case(three_level_text_treatment, "error"),
+        Case(text_outcome, "error"),
+        Case(yes_no_outcome, "error"),
+        Case(stray_text_in_outcome, "error"),
+        Case(same_treatment_and_outcome, "error", treatment="y", outcome="y"),
+        Case(tiny_sample, "ok"),
+        Case(perfect_separation, "ok"),
+        Case(collinear_covariates, "ok"),
+        Case(thousands_of_levels, "ok"),
+        Case(
+            thousands_of_levels_in_the_graph,
+            "error",
+            graph="zip -> t\nzip -> y\nx1 -> t\nx1 -> y\nx2 -> t\nx2 -> y\nt -> y\n",
+        ),
+        Case(formula_cells, "ok"),
+    )
+}

@@ -11,24 +11,50 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ui.cli import main
+from causal_assistant.ui.cli import main
 
 PYTHON = sys.executable
-WARNING_CODES = {"poor_overlap", "small_sample", "missing_values_dropped", "weak_instrument",
-                 "graph_data_conflict", "post_treatment_adjustment", "unidentifiable",
-                 "refutation_failed", "llm_fallback"}
+WARNING_CODES = {
+    "poor_overlap",
+    "small_sample",
+    "missing_values_dropped",
+    "weak_instrument",
+    "graph_data_conflict",
+    "post_treatment_adjustment",
+    "unidentifiable",
+    "refutation_failed",
+    "llm_fallback",
+}
 
 
 @pytest.fixture(scope="module")
 def analysed(tmp_path_factory, training_csv) -> tuple[Path, subprocess.CompletedProcess]:
     """One real run of the installed console script on the example dataset."""
     out = tmp_path_factory.mktemp("out")
-    env = {**os.environ, "CAUSAL_ASSISTANT_HOME": str(out / "home"),
-           "CAUSAL_ASSISTANT_LLM": "off", "CAUSAL_ASSISTANT_REFUTATION_BUDGET": "10"}
+    env = {
+        **os.environ,
+        "CAUSAL_ASSISTANT_HOME": str(out / "home"),
+        "CAUSAL_ASSISTANT_LLM": "off",
+        "CAUSAL_ASSISTANT_REFUTATION_BUDGET": "10",
+    }
     script = Path(PYTHON).with_name("causal-assistant")
-    run = subprocess.run([str(script), "analyze", str(training_csv), "--question",
-                          "Does treat raise earnings_after?", "--out", str(out), "--seed", "3"],
-                         capture_output=True, text=True, env=env, timeout=600)
+    run = subprocess.run(
+        [
+            str(script),
+            "analyze",
+            str(training_csv),
+            "--question",
+            "Does treat raise earnings_after?",
+            "--out",
+            str(out),
+            "--seed",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     return out, run
 
 
@@ -36,14 +62,19 @@ def test_analyze_writes_the_contract(analysed, true_effect) -> None:
     out, run = analysed
     assert run.returncode == 0, run.stderr
     assert {"result.json", "analysis.py", "analysis.ipynb", "report.md"} <= {
-        p.name for p in out.iterdir()}
+        p.name for p in out.iterdir()
+    }
     result = json.loads((out / "result.json").read_text())
     assert (result["treatment"], result["outcome"]) == ("treat", "earnings_after")
     assert "participant id" not in result["graph"]["nodes"]
     assert {"cause", "effect", "source", "note"} <= set(result["graph"]["edges"][0])
     assert result["identification"]["estimand"] == "backdoor"
     assert set(result["identification"]["adjustment_set"]) == {
-        "age", "education years", "prior earnings", "region"}
+        "age",
+        "education years",
+        "prior earnings",
+        "region",
+    }
     estimate = result["estimate"]
     assert estimate["ci_low"] <= true_effect <= estimate["ci_high"]
     assert estimate["value"] == pytest.approx(true_effect, rel=0.1)
@@ -52,22 +83,30 @@ def test_analyze_writes_the_contract(analysed, true_effect) -> None:
     assert {"placebo_treatment", "random_common_cause"} <= names
     assert all(r["status"] in ("pass", "warn", "fail") for r in result["refutations"])
     assert {w["code"] for w in result["warnings"]} <= WARNING_CODES | {
-        "excluded_column", "unadjusted_confounder", "large_data_sampled"}
-    assert set(result["timings_s"]) >= {"intake", "modeling", "identification", "estimation",
-                                         "refutation"}
+        "excluded_column",
+        "unadjusted_confounder",
+        "large_data_sampled",
+    }
+    assert set(result["timings_s"]) >= {
+        "intake",
+        "modeling",
+        "identification",
+        "estimation",
+        "refutation",
+    }
     assert f"{estimate['value']:.6g}" in run.stdout
 
 
 def test_exported_script_reproduces_the_estimate(analysed) -> None:
     out, _ = analysed
     expected = json.loads((out / "result.json").read_text())["estimate"]
-    run = subprocess.run([PYTHON, "analysis.py"], cwd=out, capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run(
+        [PYTHON, "analysis.py"], cwd=out, capture_output=True, text=True, timeout=300
+    )
     assert run.returncode == 0, run.stderr
     value = float(re.search(r"^estimate: (\S+)$", run.stdout, re.M).group(1))
     assert value == pytest.approx(expected["value"], abs=1e-6)
-    low, high = map(float, re.search(r"^95% interval: (\S+) to (\S+) ", run.stdout,
-                                     re.M).groups())
+    low, high = map(float, re.search(r"^95% interval: (\S+) to (\S+) ", run.stdout, re.M).groups())
     assert (low, high) == pytest.approx((expected["ci_low"], expected["ci_high"]), abs=1e-6)
 
 
@@ -77,10 +116,12 @@ def test_exported_notebook_executes(analysed) -> None:
 
     out, _ = analysed
     notebook = nbformat.read(out / "analysis.ipynb", as_version=4)
-    nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(out)}}).execute()
-    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code"
-                      for o in c.outputs)
+    nbclient.NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(out)}}
+    ).execute()
+    printed = "".join(
+        o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+    )
     expected = json.loads((out / "result.json").read_text())["estimate"]["value"]
     value = float(re.search(r"estimate: (\S+)", printed).group(1))
     assert value == pytest.approx(expected, abs=1e-6)
@@ -109,22 +150,36 @@ def one_line_reason(err: str) -> str:
 def test_unreadable_file_exits_2(tmp_path, capsys) -> None:
     junk = tmp_path / "junk.csv"
     junk.write_bytes(bytes(range(256)) * 40)
-    code, err = run_cli(["analyze", str(junk), "--treatment", "a", "--outcome", "b",
-                         "--out", str(tmp_path / "o")], capsys)
+    code, err = run_cli(
+        ["analyze", str(junk), "--treatment", "a", "--outcome", "b", "--out", str(tmp_path / "o")],
+        capsys,
+    )
     assert code == 2
     assert one_line_reason(err).startswith("causal-assistant: ")
 
 
 def test_missing_file_exits_2(tmp_path, capsys) -> None:
-    code, err = run_cli(["analyze", str(tmp_path / "nope.csv"), "--treatment", "a",
-                         "--outcome", "b"], capsys)
+    code, err = run_cli(
+        ["analyze", str(tmp_path / "nope.csv"), "--treatment", "a", "--outcome", "b"], capsys
+    )
     assert code == 2
     assert "nope.csv" in one_line_reason(err)
 
 
 def test_missing_column_exits_2_with_suggestion(training_csv, tmp_path, capsys) -> None:
-    code, err = run_cli(["analyze", str(training_csv), "--treatment", "treatmnt",
-                         "--outcome", "earnings_after", "--out", str(tmp_path / "o")], capsys)
+    code, err = run_cli(
+        [
+            "analyze",
+            str(training_csv),
+            "--treatment",
+            "treatmnt",
+            "--outcome",
+            "earnings_after",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
     assert code == 2
     reason = one_line_reason(err)
     assert "treatmnt" in reason and "treat" in reason
@@ -135,15 +190,26 @@ def test_constant_treatment_exits_2(tmp_path, capsys) -> None:
     path = tmp_path / "constant.csv"
     frame = pd.DataFrame({"t": 1, "x": rng.normal(size=50), "y": rng.normal(size=50)})
     frame.to_csv(path, index=False)
-    code, err = run_cli(["analyze", str(path), "--treatment", "t", "--outcome", "y",
-                         "--out", str(tmp_path / "o")], capsys)
+    code, err = run_cli(
+        ["analyze", str(path), "--treatment", "t", "--outcome", "y", "--out", str(tmp_path / "o")],
+        capsys,
+    )
     assert code == 2
     assert "single value" in one_line_reason(err)
 
 
 def test_question_without_columns_exits_2(training_csv, tmp_path, capsys) -> None:
-    code, err = run_cli(["analyze", str(training_csv), "--question", "is it worth it?",
-                         "--out", str(tmp_path / "o")], capsys)
+    code, err = run_cli(
+        [
+            "analyze",
+            str(training_csv),
+            "--question",
+            "is it worth it?",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
     assert code == 2
     assert "treatment" in one_line_reason(err)
 
@@ -151,20 +217,45 @@ def test_question_without_columns_exits_2(training_csv, tmp_path, capsys) -> Non
 def test_cyclic_graph_exits_2_naming_the_cycle(training_csv, tmp_path, capsys) -> None:
     graph = tmp_path / "g.txt"
     graph.write_text("age -> treat\ntreat -> earnings_after\nearnings_after -> age\n")
-    code, err = run_cli(["analyze", str(training_csv), "--treatment", "treat", "--outcome",
-                         "earnings_after", "--graph", str(graph), "--out", str(tmp_path / "o")],
-                        capsys)
+    code, err = run_cli(
+        [
+            "analyze",
+            str(training_csv),
+            "--treatment",
+            "treat",
+            "--outcome",
+            "earnings_after",
+            "--graph",
+            str(graph),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
     assert code == 2
     assert "cycle" in one_line_reason(err)
 
 
 def test_unidentifiable_graph_exits_2_and_says_why(training_csv, tmp_path, capsys) -> None:
     graph = tmp_path / "g.dot"
-    graph.write_text('digraph { U [observed="no"]; U -> treat; U -> earnings_after; '
-                     'treat -> earnings_after; }')
-    code, err = run_cli(["analyze", str(training_csv), "--treatment", "treat", "--outcome",
-                         "earnings_after", "--graph", str(graph), "--out", str(tmp_path / "o")],
-                        capsys)
+    graph.write_text(
+        'digraph { U [observed="no"]; U -> treat; U -> earnings_after; treat -> earnings_after; }'
+    )
+    code, err = run_cli(
+        [
+            "analyze",
+            str(training_csv),
+            "--treatment",
+            "treat",
+            "--outcome",
+            "earnings_after",
+            "--graph",
+            str(graph),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capsys,
+    )
     assert code == 2
     reason = one_line_reason(err)
     assert "not identified" in reason and "U" in reason

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.config import Settings
-from agent.session import Session
+from causal_assistant.agent.config import Settings
+from causal_assistant.agent.session import Session
 
 N_CONVERSATIONS = 20
 ROWS = 300
@@ -44,8 +44,14 @@ def dataset(i: int, folder: Path) -> Path:
     outcome = true_effect(i) * treat + 0.1 * age + 1.5 * score + rng.normal(0, 1, ROWS)
     n = names(i)
     path = folder / f"conversation_{i:02d}.csv"
-    pd.DataFrame({n["age"]: age.round(3), n["score"]: score.round(4), n["treat"]: treat,
-                  n["outcome"]: outcome.round(4)}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            n["age"]: age.round(3),
+            n["score"]: score.round(4),
+            n["treat"]: treat,
+            n["outcome"]: outcome.round(4),
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -65,8 +71,10 @@ def test_twenty_conversations_at_once_share_nothing(tmp_path, isolated_home) -> 
     barrier = threading.Barrier(N_CONVERSATIONS)
     began = time.monotonic()
     with ThreadPoolExecutor(max_workers=N_CONVERSATIONS) as pool:
-        futures = [pool.submit(converse, i, paths[i], isolated_home, barrier)
-                   for i in range(N_CONVERSATIONS)]
+        futures = [
+            pool.submit(converse, i, paths[i], isolated_home, barrier)
+            for i in range(N_CONVERSATIONS)
+        ]
         outcomes = [future.result(timeout=600) for future in futures]
     elapsed = time.monotonic() - began
 
@@ -93,8 +101,9 @@ def test_twenty_conversations_at_once_share_nothing(tmp_path, isolated_home) -> 
 
     # the checkpointer kept each thread apart too: reopen every conversation from disk
     for i, outcome in enumerate(outcomes):
-        reopened = Session(Settings.from_env(home=isolated_home, llm_mode="off"),
-                           thread_id=outcome["thread_id"])
+        reopened = Session(
+            Settings.from_env(home=isolated_home, llm_mode="off"), thread_id=outcome["thread_id"]
+        )
         assert reopened.values["treatment"] == names(i)["treat"]
         assert reopened.values["messages"] == outcome["state"]["messages"]
     print(f"{N_CONVERSATIONS} conversations in {elapsed:.1f} s")

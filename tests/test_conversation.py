@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.commands import parse_command
-from agent.config import Settings
-from agent.session import Session
+from causal_assistant.agent.commands import parse_command
+from causal_assistant.agent.config import Settings
+from causal_assistant.agent.session import Session
 
 
 def new_session(home: Path, thread_id: str | None = None) -> Session:
@@ -22,28 +22,34 @@ def last_reply(state: dict) -> str:
     return state["messages"][-1]["content"]
 
 
-@pytest.mark.parametrize("text, kind, args", [
-    ("add edge age -> treat", "edit", {"op": "add", "cause": "age", "effect": "treat"}),
-    ("remove edge 'prior earnings' -> treat", "edit",
-     {"op": "remove", "cause": "prior earnings", "effect": "treat"}),
-    ("reverse edge a → b", "edit", {"op": "reverse", "cause": "a", "effect": "b"}),
-    ("mark income unobserved", "mark", {"node": "income", "what": "unobserved"}),
-    ("why did you adjust for income?", "why", {"subject": "did you adjust for income"}),
-    ("why age", "why", {"subject": "age"}),
-    ("use matching", "use", {"method": "matching"}),
-    ("target att", "target", {"target": "att"}),
-    ("outcome is re78", "set_variable", {"which": "outcome", "column": "re78"}),
-    ("go back to modeling", "rerun", {"stage": "modeling"}),
-    ("plot overlap", "plot", {"kind": "overlap"}),
-    ("plot distribution of age", "plot", {"column": "age"}),
-    ("table earnings by region", "table", {"column": "earnings", "group": "region"}),
-    ("show refutations", "show", {"what": "refutations"}),
-    ("run: print(1)", "run_code", {"code": "print(1)"}),
-    ("approve", "approve", {}),
-    ("export", "export", {}),
-    ("help", "help", {}),
-    ("what is the meaning of life", "unknown", {"text": "what is the meaning of life"}),
-])
+@pytest.mark.parametrize(
+    "text, kind, args",
+    [
+        ("add edge age -> treat", "edit", {"op": "add", "cause": "age", "effect": "treat"}),
+        (
+            "remove edge 'prior earnings' -> treat",
+            "edit",
+            {"op": "remove", "cause": "prior earnings", "effect": "treat"},
+        ),
+        ("reverse edge a → b", "edit", {"op": "reverse", "cause": "a", "effect": "b"}),
+        ("mark income unobserved", "mark", {"node": "income", "what": "unobserved"}),
+        ("why did you adjust for income?", "why", {"subject": "did you adjust for income"}),
+        ("why age", "why", {"subject": "age"}),
+        ("use matching", "use", {"method": "matching"}),
+        ("target att", "target", {"target": "att"}),
+        ("outcome is re78", "set_variable", {"which": "outcome", "column": "re78"}),
+        ("go back to modeling", "rerun", {"stage": "modeling"}),
+        ("plot overlap", "plot", {"kind": "overlap"}),
+        ("plot distribution of age", "plot", {"column": "age"}),
+        ("table earnings by region", "table", {"column": "earnings", "group": "region"}),
+        ("show refutations", "show", {"what": "refutations"}),
+        ("run: print(1)", "run_code", {"code": "print(1)"}),
+        ("approve", "approve", {}),
+        ("export", "export", {}),
+        ("help", "help", {}),
+        ("what is the meaning of life", "unknown", {"text": "what is the meaning of life"}),
+    ],
+)
 def test_command_language(text: str, kind: str, args: dict) -> None:
     intent = parse_command(text)
     assert intent.kind == kind
@@ -61,8 +67,9 @@ def test_approve_edit_why_and_rerun(isolated_home, training_csv, true_effect) ->
     assert session.pending()["kind"] == "approve_graph"
 
     state = session.send("remove edge region -> earnings_after")
-    assert not any(e["cause"] == "region" and e["effect"] == "earnings_after"
-                   for e in state["graph"]["edges"])
+    assert not any(
+        e["cause"] == "region" and e["effect"] == "earnings_after" for e in state["graph"]["edges"]
+    )
     assert session.pending()["kind"] == "approve_graph"
     assert "cycle" in last_reply(session.send("add edge earnings_after -> age"))
 
@@ -80,8 +87,7 @@ def test_approve_edit_why_and_rerun(isolated_home, training_csv, true_effect) ->
     assert "help" in last_reply(session.send("what is the meaning of life"))
 
 
-def test_code_runs_in_sandbox_and_joins_the_export(isolated_home, training_csv,
-                                                   tmp_path) -> None:
+def test_code_runs_in_sandbox_and_joins_the_export(isolated_home, training_csv, tmp_path) -> None:
     session = new_session(isolated_home)
     session.start(training_csv, treatment="treat", outcome="earnings_after", auto_approve=True)
     state = session.send("plot overlap")
@@ -116,8 +122,8 @@ def test_killed_mid_analysis_resumes_with_nothing_lost(isolated_home, training_c
     """Kill -9 the process during refutation; a new process finishes from the checkpoint."""
     program = textwrap.dedent(f"""
         import sys
-        from agent.config import Settings
-        from agent.session import Session
+        from causal_assistant.agent.config import Settings
+        from causal_assistant.agent.session import Session
         session = Session(Settings.from_env(refutation_budget_s=120), thread_id="crash")
         def on_event(mode, event):
             if mode == "custom" and "progress" in event:   # refutation is under way
@@ -127,8 +133,13 @@ def test_killed_mid_analysis_resumes_with_nothing_lost(isolated_home, training_c
         print("FINISHED", flush=True)
     """)
     env = {**os.environ, "CAUSAL_ASSISTANT_HOME": str(isolated_home)}
-    process = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE,
-                               text=True, env=env, cwd=Path(__file__).parents[1])
+    process = subprocess.Popen(
+        [sys.executable, "-c", program],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=Path(__file__).parents[1],
+    )
     for line in process.stdout:
         if line.strip() == "REFUTING":
             process.send_signal(signal.SIGKILL)

@@ -5,18 +5,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from causal_assistant.tools.data.intake import profile_table
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.identify.adjustment import backdoor_set
+from causal_assistant.tools.model.critique import critique_graph
+from causal_assistant.tools.model.graphs import CausalGraph
+from causal_assistant.tools.model.modeling import propose_graph
+from causal_assistant.tools.results import WarningCode
 from tests.test_modeling import T, Y, training_data
-from tools.adjustment import backdoor_set
-from tools.critique import critique_graph
-from tools.errors import InputError
-from tools.graphs import CausalGraph
-from tools.intake import profile_table
-from tools.modeling import propose_graph
-from tools.results import WarningCode
 
 TRUE_EDGES = [
-    ("age", T), ("income", T), ("distance", T), ("age", Y), ("income", Y), ("skill", Y),
-    (T, "mood"), ("mood", Y), (T, Y), (T, "satisfaction"), (Y, "satisfaction"),
+    ("age", T),
+    ("income", T),
+    ("distance", T),
+    ("age", Y),
+    ("income", Y),
+    ("skill", Y),
+    (T, "mood"),
+    ("mood", Y),
+    (T, Y),
+    (T, "satisfaction"),
+    (Y, "satisfaction"),
 ]
 
 
@@ -35,7 +44,7 @@ def test_true_graph_passes_and_a_graph_missing_a_real_edge_does_not(data) -> Non
     true = critique_graph(df, profile, CausalGraph.from_edges(TRUE_EDGES), T, Y)
     assert true.findings == [] and true.tests
     assert all(not t.conflict for t in true.tests)
-    assert true.adjustment_set == ["age", "income", "skill"]   # the instrument is left out
+    assert true.adjustment_set == ["age", "income", "skill"]  # the instrument is left out
 
     missing = [e for e in TRUE_EDGES if e != ("age", Y)]
     result = critique_graph(df, profile, CausalGraph.from_edges(missing), T, Y)
@@ -43,17 +52,23 @@ def test_true_graph_passes_and_a_graph_missing_a_real_edge_does_not(data) -> Non
     assert {"age", Y} in [set(f.variables) for f in conflicts]
     found = next(f for f in conflicts if set(f.variables) == {"age", Y})
     assert "Holm-adjusted" in found.statistic and "partial corr" in found.statistic
-    assert any(w.code == WarningCode.GRAPH_DATA_CONFLICT and "age" in w.message
-               for w in result.warnings)
+    assert any(
+        w.code == WarningCode.GRAPH_DATA_CONFLICT and "age" in w.message for w in result.warnings
+    )
 
 
 def test_adjusting_for_a_mediator_and_a_collider_is_flagged(data) -> None:
     df, profile = data
     graph = CausalGraph.from_edges(TRUE_EDGES)
-    result = critique_graph(df, profile, graph, T, Y,
-                            adjustment_set=["age", "income", "mood", "satisfaction"])
-    flagged = {v for f in result.findings if f.code == WarningCode.POST_TREATMENT_ADJUSTMENT
-               for v in f.variables}
+    result = critique_graph(
+        df, profile, graph, T, Y, adjustment_set=["age", "income", "mood", "satisfaction"]
+    )
+    flagged = {
+        v
+        for f in result.findings
+        if f.code == WarningCode.POST_TREATMENT_ADJUSTMENT
+        for v in f.variables
+    }
     assert flagged == {"mood", "satisfaction"}
     assert WarningCode.UNADJUSTED_CONFOUNDER not in codes(result)
 
@@ -77,7 +92,7 @@ def test_an_omitted_confounder_is_named(data) -> None:
     unadjusted = [f for f in result.findings if f.code == WarningCode.UNADJUSTED_CONFOUNDER]
     assert [f.variables for f in unadjusted] == [["income"]]
     assert "partial corr" in unadjusted[0].statistic
-    assert "mood" not in {v for f in result.findings for v in f.variables}   # downstream
+    assert "mood" not in {v for f in result.findings for v in f.variables}  # downstream
 
 
 def test_poor_overlap_and_small_samples() -> None:
@@ -98,14 +113,16 @@ def test_discrete_data_get_a_g_test() -> None:
     rng = np.random.default_rng(1)
     n = 4000
     region = rng.choice(["north", "south", "west"], n)
-    treat = (rng.uniform(size=n) < np.select([region == "north", region == "south"],
-                                             [0.2, 0.5], 0.8)).astype(int)
+    treat = (
+        rng.uniform(size=n) < np.select([region == "north", region == "south"], [0.2, 0.5], 0.8)
+    ).astype(int)
     outcome = (rng.uniform(size=n) < 0.2 + 0.5 * treat).astype(int)
     df = pd.DataFrame({"region": region, "treat": treat, "outcome": outcome})
     chain = CausalGraph.from_edges([("region", "treat"), ("treat", "outcome")])
     result = critique_graph(df, profile_table(df), chain, "treat", "outcome")
     assert [(t.x, t.y, t.given, t.test) for t in result.tests] == [
-        ("outcome", "region", ["treat"], "gsq")]
+        ("outcome", "region", ["treat"], "gsq")
+    ]
     assert not result.tests[0].conflict
     assert WarningCode.GRAPH_DATA_CONFLICT not in codes(result)
 

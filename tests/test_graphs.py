@@ -5,8 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tools.errors import GraphError
-from tools.graphs import (
+from causal_assistant.tools.errors import GraphError
+from causal_assistant.tools.model.graphs import (
     CausalGraph,
     Edge,
     add_edge,

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools.graphs import CausalGraph, Edge
-from tools.instruments import suggest_instruments
-from tools.results import WarningCode
+from causal_assistant.tools.model.graphs import CausalGraph, Edge
+from causal_assistant.tools.model.instruments import suggest_instruments
+from causal_assistant.tools.results import WarningCode
 
 
 def iv_data(seed: int = 0, n: int = 2000, hidden: bool = True) -> pd.DataFrame:
@@ -22,9 +22,18 @@ def iv_data(seed: int = 0, n: int = 2000, hidden: bool = True) -> pd.DataFrame:
 
 TRUE_GRAPH = CausalGraph(
     nodes=["z_strong", "z_weak", "w", "u", "t", "y"],
-    edges=[Edge(cause=c, effect=e) for c, e in [
-        ("z_strong", "t"), ("z_weak", "t"), ("w", "t"), ("w", "y"), ("u", "t"), ("u", "y"),
-        ("t", "y")]],
+    edges=[
+        Edge(cause=c, effect=e)
+        for c, e in [
+            ("z_strong", "t"),
+            ("z_weak", "t"),
+            ("w", "t"),
+            ("w", "y"),
+            ("u", "t"),
+            ("u", "y"),
+            ("t", "y"),
+        ]
+    ],
     unobserved=["u"],
 )
 
@@ -60,9 +69,16 @@ def test_instruments_the_graph_does_not_know_are_found_in_the_data() -> None:
 
 
 def test_front_door_sets_come_from_the_graph() -> None:
-    graph = CausalGraph(nodes=["t", "m", "y", "u"], edges=[
-        Edge(cause="t", effect="m"), Edge(cause="m", effect="y"),
-        Edge(cause="u", effect="t"), Edge(cause="u", effect="y")], unobserved=["u"])
+    graph = CausalGraph(
+        nodes=["t", "m", "y", "u"],
+        edges=[
+            Edge(cause="t", effect="m"),
+            Edge(cause="m", effect="y"),
+            Edge(cause="u", effect="t"),
+            Edge(cause="u", effect="y"),
+        ],
+        unobserved=["u"],
+    )
     rng = np.random.default_rng(0)
     t = rng.normal(size=500)
     m = t + rng.normal(size=500)

@@ -7,8 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools.errors import InputError
-from tools.intake import (
+from causal_assistant.tools.data.intake import (
     SUPPORTED_SUFFIXES,
     file_hash,
     load_code,
@@ -17,7 +16,8 @@ from tools.intake import (
     read_options,
     resolve_column,
 )
-from tools.results import WarningCode
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.results import WarningCode
 
 N = 300
 

@@ -13,14 +13,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools.discovery import BlockMatrix, Knowledge, choose_algorithm, discover, encode
-from tools.estimation import estimate_effect
-from tools.graphs import CausalGraph, find_cycle
-from tools.identification import identify_effect
-from tools.intake import profile_table
-from tools.modeldata import build_model_data
-from tools.modeling import propose_graph, timing_hint
-from tools.results import WarningCode
+from causal_assistant.tools.data.intake import profile_table
+from causal_assistant.tools.data.modeldata import build_model_data
+from causal_assistant.tools.estimate.estimation import estimate_effect
+from causal_assistant.tools.identify.identification import identify_effect
+from causal_assistant.tools.model.discovery import (
+    BlockMatrix,
+    Knowledge,
+    choose_algorithm,
+    discover,
+    encode,
+)
+from causal_assistant.tools.model.graphs import CausalGraph, find_cycle
+from causal_assistant.tools.model.modeling import propose_graph, timing_hint
+from causal_assistant.tools.results import WarningCode
 
 TOTAL_EFFECT = 2.0
 TOLERANCE = 0.15
@@ -33,14 +39,23 @@ def training_data(seed: int = 0, n: int = 3000) -> pd.DataFrame:
     treated = 1 / (1 + np.exp(-(0.8 * age + 0.8 * income + 1.0 * distance)))
     treat = (rng.uniform(size=n) < treated).astype(int)
     mood = 1.0 * treat + rng.normal(size=n)
-    earnings = 1.0 * treat + 1.0 * mood - 0.8 * age - 0.8 * income + 0.8 * skill \
-        + rng.normal(size=n)
-    return pd.DataFrame({
-        "age": age, "income": income, "distance": distance, "skill": skill, T: treat,
-        "mood": mood, Y: earnings, "satisfaction": treat + 0.7 * earnings + rng.normal(size=n),
-        "earn_copy": earnings + rng.normal(scale=0.1, size=n),
-        "earnings_2021": earnings + rng.normal(size=n),
-    })
+    earnings = (
+        1.0 * treat + 1.0 * mood - 0.8 * age - 0.8 * income + 0.8 * skill + rng.normal(size=n)
+    )
+    return pd.DataFrame(
+        {
+            "age": age,
+            "income": income,
+            "distance": distance,
+            "skill": skill,
+            T: treat,
+            "mood": mood,
+            Y: earnings,
+            "satisfaction": treat + 0.7 * earnings + rng.normal(size=n),
+            "earn_copy": earnings + rng.normal(scale=0.1, size=n),
+            "earnings_2021": earnings + rng.normal(size=n),
+        }
+    )
 
 
 def estimate(df: pd.DataFrame, graph: CausalGraph) -> float:
@@ -58,9 +73,16 @@ def test_roles_match_the_known_structure(proposed) -> None:
     _, result = proposed
     roles = {r.name: r.role for r in result.roles}
     assert roles == {
-        T: "treatment", Y: "outcome", "age": "confounder", "income": "confounder",
-        "distance": "instrument", "skill": "outcome_predictor", "mood": "mediator",
-        "satisfaction": "collider", "earn_copy": "excluded", "earnings_2021": "excluded",
+        T: "treatment",
+        Y: "outcome",
+        "age": "confounder",
+        "income": "confounder",
+        "distance": "instrument",
+        "skill": "outcome_predictor",
+        "mood": "mediator",
+        "satisfaction": "collider",
+        "earn_copy": "excluded",
+        "earnings_2021": "excluded",
     }
     assert result.role_of("earn_copy").source == "data"
     assert "near-copy" in result.role_of("earn_copy").evidence
@@ -78,7 +100,7 @@ def test_every_role_and_edge_says_where_it_came_from(proposed) -> None:
     assert age_to_t.source == "data" and "partial corr" in age_to_t.note and "p<" in age_to_t.note
     mood = result.role_of("mood")
     assert mood.source == "data"
-    assert "but not once treat" in mood.evidence   # the confirming test, with its numbers
+    assert "but not once treat" in mood.evidence  # the confirming test, with its numbers
     assert "p<0.001" in mood.evidence
 
 
@@ -127,18 +149,21 @@ def test_outcome_components_are_excluded_but_a_subtracted_baseline_is_kept() -> 
     assert "computed from it" in result.role_of("wt71").evidence
 
 
-@pytest.mark.parametrize(("name", "treatment", "outcome", "timing"), [
-    ("re74", "treat", "re78", "pre"),
-    ("wt82", "qsmk", "wt82_71", "post"),
-    ("earnings_2021", "treat", "earnings_2019", "after_outcome"),
-    ("bmi_baseline", "drug", "bmi", "pre"),
-    ("score_t0", "drug", "score", "pre"),
-    ("followUpVisits", "drug", "bmi", "post"),
-    ("price_1990", "tax_1995", "sales", "pre"),
-    ("age", "treat", "y", "pre"),
-    ("prenatal", "treat", "iq", "unknown"),
-    ("mood", "treat", "y", "unknown"),
-])
+@pytest.mark.parametrize(
+    ("name", "treatment", "outcome", "timing"),
+    [
+        ("re74", "treat", "re78", "pre"),
+        ("wt82", "qsmk", "wt82_71", "post"),
+        ("earnings_2021", "treat", "earnings_2019", "after_outcome"),
+        ("bmi_baseline", "drug", "bmi", "pre"),
+        ("score_t0", "drug", "score", "pre"),
+        ("followUpVisits", "drug", "bmi", "post"),
+        ("price_1990", "tax_1995", "sales", "pre"),
+        ("age", "treat", "y", "pre"),
+        ("prenatal", "treat", "iq", "unknown"),
+        ("mood", "treat", "y", "unknown"),
+    ],
+)
 def test_name_hints(name: str, treatment: str, outcome: str, timing: str) -> None:
     found, why = timing_hint(name, treatment, outcome)
     assert found == timing
@@ -157,8 +182,11 @@ def test_algorithm_choice_follows_data_type_and_size() -> None:
 def test_every_algorithm_obeys_the_time_order(algorithm: str) -> None:
     rng = np.random.default_rng(1)
     n = 800
-    noise = (lambda: rng.uniform(-1.7, 1.7, n)) if algorithm == "lingam" \
+    noise = (
+        (lambda: rng.uniform(-1.7, 1.7, n))
+        if algorithm == "lingam"
         else (lambda: rng.normal(size=n))
+    )
     x = noise()
     t = x + noise()
     m = t + noise()
@@ -176,7 +204,7 @@ def test_discovery_on_large_data_uses_a_reported_seeded_sample_and_is_fast() -> 
     rng = np.random.default_rng(0)
     n, width = 20_000, 30
     data = rng.normal(size=(n, width))
-    for j in range(1, width):   # a chain with extra links: dense enough to cost something
+    for j in range(1, width):  # a chain with extra links: dense enough to cost something
         data[:, j] += 0.6 * data[:, j - 1] + (0.4 * data[:, j - 3] if j >= 3 else 0)
     df = pd.DataFrame(data, columns=[f"v{j}" for j in range(width)])
     started = time.perf_counter()
@@ -197,8 +225,7 @@ def test_categories_enter_tests_as_a_whole() -> None:
     x = np.where(group == "b", 1.0, 0.0) + rng.normal(size=n)
     z = x + rng.normal(size=n)
     df = pd.DataFrame({"group": group, "x": x, "z": z})
-    matrix = BlockMatrix(encode(df, {"group": "categorical", "x": "continuous",
-                                     "z": "continuous"}))
+    matrix = BlockMatrix(encode(df, {"group": "categorical", "x": "continuous", "z": "continuous"}))
     assert matrix.test("group", "z").p_value < 1e-6
     assert matrix.test("group", "z", ["x"]).p_value > 0.01
     assert matrix.test("group", "z").dof == 2

@@ -19,9 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.commands import parse_command
-from tools.errors import GraphError, InputError
-from tools.graphs import (
+from causal_assistant.agent.commands import parse_command
+from causal_assistant.tools.data.intake import load_table, profile_table
+from causal_assistant.tools.errors import GraphError, InputError
+from causal_assistant.tools.model.graphs import (
     CausalGraph,
     add_edge,
     find_cycle,
@@ -31,11 +32,13 @@ from tools.graphs import (
     reverse_edge,
     validate_graph,
 )
-from tools.intake import load_table, profile_table
-from tools.portable import prepare_frame, safe_names
+from causal_assistant.tools.portable import prepare_frame, safe_names
 
-FAST = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FAST = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 # Column names as people and spreadsheets write them: spaces, accents, CJK, emoji, quotes,
 # formula characters, separators. Control characters are left out: no exporter writes them.
@@ -43,9 +46,34 @@ NAME_CHARS = st.characters(blacklist_categories=("Cs", "Cc"))
 COLUMN_NAMES = st.text(NAME_CHARS, min_size=1, max_size=12).filter(lambda s: s.strip() != "")
 TRICKY_NAMES = st.one_of(
     COLUMN_NAMES,
-    st.sampled_from(["a b", "it's", 'say "hi"', "=cmd|' /C calc'!A0", "+1", "@SUM(A1)", "-2",
-                     "if", "True", "class", "None", "é", "收入 💰", "x.1", "1x", "a,b", "a;b",
-                     "tab\there", "`t`", "_", "__", "col", "col_2", "v_1x"]),
+    st.sampled_from(
+        [
+            "a b",
+            "it's",
+            'say "hi"',
+            "=cmd|' /C calc'!A0",
+            "+1",
+            "@SUM(A1)",
+            "-2",
+            "if",
+            "True",
+            "class",
+            "None",
+            "é",
+            "收入 💰",
+            "x.1",
+            "1x",
+            "a,b",
+            "a;b",
+            "tab\there",
+            "`t`",
+            "_",
+            "__",
+            "col",
+            "col_2",
+            "v_1x",
+        ]
+    ),
 )
 
 
@@ -53,7 +81,7 @@ TRICKY_NAMES = st.one_of(
 
 CELLS = st.one_of(
     st.none(),
-    st.integers(-10**6, 10**6),
+    st.integers(-(10**6), 10**6),
     st.floats(allow_nan=False, allow_infinity=False, width=32),
     st.text(NAME_CHARS, max_size=8),
 )
@@ -62,21 +90,29 @@ CELLS = st.one_of(
 @st.composite
 def tables(draw, min_columns: int = 1) -> pd.DataFrame:
     """Small frames with awkward unique names and columns of one or mixed types."""
-    names = draw(st.lists(TRICKY_NAMES, min_size=min_columns, max_size=5,
-                          unique_by=lambda n: n.strip()))
+    names = draw(
+        st.lists(TRICKY_NAMES, min_size=min_columns, max_size=5, unique_by=lambda n: n.strip())
+    )
     n_rows = draw(st.integers(1, 8))
     columns = {}
     for name in names:
         kind = draw(st.sampled_from(["int", "float", "text", "mixed"]))
-        cells = {"int": st.integers(-1000, 1000), "float": st.floats(-1e6, 1e6, width=32),
-                 "text": st.text(NAME_CHARS, min_size=1, max_size=8), "mixed": CELLS}[kind]
+        cells = {
+            "int": st.integers(-1000, 1000),
+            "float": st.floats(-1e6, 1e6, width=32),
+            "text": st.text(NAME_CHARS, min_size=1, max_size=8),
+            "mixed": CELLS,
+        }[kind]
         columns[name] = draw(st.lists(cells, min_size=n_rows, max_size=n_rows))
     return pd.DataFrame(columns)
 
 
 @FAST
-@given(df=tables(min_columns=2), sep=st.sampled_from([",", ";", "\t", "|"]),
-       suffix=st.sampled_from([".csv", ".tsv", ".txt"]))
+@given(
+    df=tables(min_columns=2),
+    sep=st.sampled_from([",", ";", "\t", "|"]),
+    suffix=st.sampled_from([".csv", ".tsv", ".txt"]),
+)
 def test_written_tables_load_with_their_shape_or_say_why(tmp_path_factory, df, sep, suffix):
     """Whatever the names and cells, a CSV we wrote comes back with its shape, or the
     loader refuses it in one line (never a pandas traceback, never a silent reshuffle).
@@ -138,22 +174,29 @@ def test_safe_names_work_in_a_formula(columns):
 
     mapping = safe_names(columns)
     data = pd.DataFrame({name: np.arange(4.0) + i for i, name in enumerate(mapping.values())})
-    matrix = patsy.dmatrix(" + ".join(mapping.values()) + " - 1", data,
-                           return_type="dataframe")
+    matrix = patsy.dmatrix(" + ".join(mapping.values()) + " - 1", data, return_type="dataframe")
     assert list(matrix.columns) == list(mapping.values())
 
 
 @FAST
-@given(names=st.lists(TRICKY_NAMES, min_size=3, max_size=6, unique=True),
-       levels=st.lists(st.text(NAME_CHARS, min_size=1, max_size=4), min_size=2, max_size=4,
-                       unique=True))
+@given(
+    names=st.lists(TRICKY_NAMES, min_size=3, max_size=6, unique=True),
+    levels=st.lists(
+        st.text(NAME_CHARS, min_size=1, max_size=4), min_size=2, max_size=4, unique=True
+    ),
+)
 def test_prepared_columns_never_overwrite_each_other(names, levels):
     """Dummy columns of a category get names no other model column has, whatever the
     names and levels (a level 'b' of 'region' next to a column called 'region_b')."""
     treatment, outcome, category, *rest = names
     n = 12
-    df = pd.DataFrame({treatment: np.arange(n) % 2, outcome: np.arange(n, dtype=float),
-                       category: [levels[i % len(levels)] for i in range(n)]})
+    df = pd.DataFrame(
+        {
+            treatment: np.arange(n) % 2,
+            outcome: np.arange(n, dtype=float),
+            category: [levels[i % len(levels)] for i in range(n)],
+        }
+    )
     for i, name in enumerate(rest):
         df[name] = np.arange(n, dtype=float) * (i + 2)
     frame, column_map, _ = prepare_frame(df, treatment, outcome, [category, *rest])
@@ -165,8 +208,10 @@ def test_prepared_columns_never_overwrite_each_other(names, levels):
 # --------------------------------------------------------------------------- graph edits
 
 NODES = st.sampled_from(["a", "b", "c", "d", "e", "f"])
-EDITS = st.lists(st.tuples(st.sampled_from(["add", "remove", "reverse", "unobserved",
-                                            "post"]), NODES, NODES), max_size=40)
+EDITS = st.lists(
+    st.tuples(st.sampled_from(["add", "remove", "reverse", "unobserved", "post"]), NODES, NODES),
+    max_size=40,
+)
 
 
 @FAST
@@ -209,10 +254,47 @@ def test_parse_command_never_raises(text):
 
 
 COMMAND_PIECES = st.sampled_from(
-    ["add", "remove", "reverse", "edge", "mark", "as", "unobserved", "why", "plot", "table",
-     "by", "use", "target", "att", "run:", "```", "python", "->", "→", "=>", "'", '"', "`",
-     "?", "!", ".", "help", "approve", "export", "show", "distribution of", "treatment",
-     "outcome", "is", "\n", " ", "x", "y z"])
+    [
+        "add",
+        "remove",
+        "reverse",
+        "edge",
+        "mark",
+        "as",
+        "unobserved",
+        "why",
+        "plot",
+        "table",
+        "by",
+        "use",
+        "target",
+        "att",
+        "run:",
+        "```",
+        "python",
+        "->",
+        "→",
+        "=>",
+        "'",
+        '"',
+        "`",
+        "?",
+        "!",
+        ".",
+        "help",
+        "approve",
+        "export",
+        "show",
+        "distribution of",
+        "treatment",
+        "outcome",
+        "is",
+        "\n",
+        " ",
+        "x",
+        "y z",
+    ]
+)
 
 
 @settings(max_examples=500, deadline=None)
@@ -227,16 +309,23 @@ def quoted(name: str) -> str:
     return f"{quote}{name}{quote}"
 
 
-EDGE_NAMES = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),
-                     min_size=1, max_size=15).map(str.strip).filter(
-    lambda n: n != "" and not all(q in n for q in "\"'`"))
-PLAIN_NAMES = st.from_regex(r"[A-Za-zÀ-ÿ_][A-Za-zÀ-ÿ0-9_ .]{0,12}[A-Za-zÀ-ÿ0-9_]",
-                            fullmatch=True).filter(lambda n: "  " not in n)
+EDGE_NAMES = (
+    st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=15)
+    .map(str.strip)
+    .filter(lambda n: n != "" and not all(q in n for q in "\"'`"))
+)
+PLAIN_NAMES = st.from_regex(
+    r"[A-Za-zÀ-ÿ_][A-Za-zÀ-ÿ0-9_ .]{0,12}[A-Za-zÀ-ÿ0-9_]", fullmatch=True
+).filter(lambda n: "  " not in n)
 
 
 @FAST
-@given(cause=EDGE_NAMES, effect=EDGE_NAMES, op=st.sampled_from(["add", "remove", "reverse"]),
-       arrow=st.sampled_from(["->", "→", "=>", "-->"]))
+@given(
+    cause=EDGE_NAMES,
+    effect=EDGE_NAMES,
+    op=st.sampled_from(["add", "remove", "reverse"]),
+    arrow=st.sampled_from(["->", "→", "=>", "-->"]),
+)
 def test_quoted_edge_commands_round_trip_any_name(cause, effect, op, arrow):
     intent = parse_command(f"{op} edge {quoted(cause)} {arrow} {quoted(effect)}")
     assert intent.kind == "edit"
@@ -261,12 +350,15 @@ def test_named_column_commands_round_trip(name):
     assert parse_command(f"table {q} by {q}").args == {"column": name, "group": name}
 
 
-@pytest.mark.parametrize("text, column", [
-    ("treatment isolation", "isolation"),
-    ("outcome is re78", "re78"),
-    ("outcome: re78", "re78"),
-    ("treatment = it's", "it's"),
-])
+@pytest.mark.parametrize(
+    "text, column",
+    [
+        ("treatment isolation", "isolation"),
+        ("outcome is re78", "re78"),
+        ("outcome: re78", "re78"),
+        ("treatment = it's", "it's"),
+    ],
+)
 def test_set_variable_does_not_eat_the_start_of_a_name(text, column):
     assert parse_command(text).args["column"] == column
 

@@ -11,21 +11,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools import portable, portable_refute
-from tools.errors import InputError
-from tools.estimation import estimate_effect
-from tools.graphs import CausalGraph
-from tools.identification import identify_effect
-from tools.modeldata import build_model_data
-from tools.refutation import (
+from causal_assistant.tools import portable
+from causal_assistant.tools.data.modeldata import build_model_data
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.estimate.estimation import estimate_effect
+from causal_assistant.tools.export.scriptgen import library_code
+from causal_assistant.tools.identify.identification import identify_effect
+from causal_assistant.tools.model.graphs import CausalGraph
+from causal_assistant.tools.refute import portable_refute
+from causal_assistant.tools.refute.refutation import (
     MAX_SIMULATIONS,
     MIN_SIMULATIONS,
     REFUTERS,
     plan_refutations,
     refute_estimate,
 )
-from tools.results import WarningCode
-from tools.scriptgen import library_code
+from causal_assistant.tools.results import WarningCode
 
 GRAPH = [("w", "t"), ("w", "y"), ("t", "y"), ("z", "t"), ("region", "t"), ("region", "y")]
 # A budget this small always gets the minimum of 20 simulations, so the number of draws does
@@ -33,8 +34,14 @@ GRAPH = [("w", "t"), ("w", "y"), ("t", "y"), ("z", "t"), ("region", "t"), ("regi
 FAST = {"time_budget_s": 0.5, "n_jobs": 1}
 
 
-def synthetic(effect: float = 1.5, confounding: float = 0.5, hidden: float = 0.0,
-              leak: bool = False, n: int = 1000, seed: int = 1) -> pd.DataFrame:
+def synthetic(
+    effect: float = 1.5,
+    confounding: float = 0.5,
+    hidden: float = 0.0,
+    leak: bool = False,
+    n: int = 1000,
+    seed: int = 1,
+) -> pd.DataFrame:
     """w and a three-level region confound t -> y; z moves only t; ``hidden`` is the
     strength of a confounder left out of the data; ``leak`` adds a noisy copy of y."""
     rng = np.random.default_rng(seed)
@@ -66,8 +73,9 @@ def correct():
 
 def test_correct_analysis_passes_every_refuter(correct):
     seen: list[tuple[str, float]] = []
-    result = refute_estimate(*correct, progress=lambda name, done: seen.append((name, done)),
-                             **FAST)
+    result = refute_estimate(
+        *correct, progress=lambda name, done: seen.append((name, done)), **FAST
+    )
     assert [o.name for o in result.refutations] == list(REFUTERS)
     assert {o.name: o.status for o in result.refutations} == dict.fromkeys(REFUTERS, "pass")
     assert not result.warnings and result.reading.startswith("All 6 checks passed")
@@ -88,8 +96,9 @@ def test_correct_analysis_passes_every_refuter(correct):
 
 def test_correct_graph_fits_better_than_shuffled_ones(correct):
     data = correct[0]
-    checked = portable_refute.falsify_graph(data.frame, data.graph, data.column_map,
-                                            n_permutations=30, seed=0)
+    checked = portable_refute.falsify_graph(
+        data.frame, data.graph, data.column_map, n_permutations=30, seed=0
+    )
     assert checked["status"] == "pass" and len(checked["details"]["baseline_shares"]) == 30
     assert checked["details"]["baseline_worse"] > 0.5
 
@@ -100,8 +109,9 @@ def test_omitted_confounder_is_caught_by_the_sensitivity_analysis():
     here (nothing in the data is left out of the graph), and the test says so."""
     data, ident, est = analyse(synthetic(effect=-0.2, confounding=0.8, hidden=0.5))
     assert est.estimate.value > 0
-    result = refute_estimate(data, ident, est, which=["unobserved_confounder",
-                                                      "graph_falsification"], **FAST)
+    result = refute_estimate(
+        data, ident, est, which=["unobserved_confounder", "graph_falsification"], **FAST
+    )
     outcomes = by_name(result)
     sensitivity = outcomes["unobserved_confounder"]
     assert sensitivity.status == "fail"
@@ -120,8 +130,9 @@ def test_leakage_variable_fails_graph_falsification_but_not_the_placebo():
     edges = (*GRAPH, ("leak", "t"), ("leak", "y"))
     data, ident, est = analyse(synthetic(leak=True), edges=edges)
     assert "leak" in ident.adjustment_set
-    result = refute_estimate(data, ident, est, which=["placebo_treatment", "graph_falsification"],
-                             **FAST)
+    result = refute_estimate(
+        data, ident, est, which=["placebo_treatment", "graph_falsification"], **FAST
+    )
     outcomes = by_name(result)
     graph = outcomes["graph_falsification"]
     assert graph.status == "fail" and graph.p_value < 1e-6
@@ -137,12 +148,25 @@ def test_ignored_confounding_is_caught_by_sensitivity_not_by_subset_or_random_ca
     adjusted for, shows that a confounder like it erases the estimate."""
     data, ident, est = analyse(synthetic(effect=-0.3, confounding=0.8), adjustment=[])
     assert est.estimate.value > 0
-    result = refute_estimate(data, ident, est, which=["random_common_cause", "data_subset",
-                                                      "unobserved_confounder",
-                                                      "graph_falsification"], **FAST)
+    result = refute_estimate(
+        data,
+        ident,
+        est,
+        which=[
+            "random_common_cause",
+            "data_subset",
+            "unobserved_confounder",
+            "graph_falsification",
+        ],
+        **FAST,
+    )
     statuses = {o.name: o.status for o in result.refutations}
-    assert statuses == {"random_common_cause": "pass", "data_subset": "pass",
-                        "unobserved_confounder": "fail", "graph_falsification": "pass"}
+    assert statuses == {
+        "random_common_cause": "pass",
+        "data_subset": "pass",
+        "unobserved_confounder": "fail",
+        "graph_falsification": "pass",
+    }
     sensitivity = by_name(result)["unobserved_confounder"]
     assert sensitivity.details["worst"]["name"] == "w"
     assert "measured, but not adjusted for" in sensitivity.reading
@@ -153,13 +177,16 @@ def test_same_seed_gives_identical_results_whatever_n_jobs(correct):
     which = ["placebo_treatment", "bootstrap"]
     # A budget this small pins both runs to the minimum number of simulations, so only the
     # number of workers differs (a larger budget is sized from a timed fit, which varies).
-    one, two = (refute_estimate(*correct, seed=3, which=which, time_budget_s=1e-3, n_jobs=jobs)
-                for jobs in (1, 2))
+    one, two = (
+        refute_estimate(*correct, seed=3, which=which, time_budget_s=1e-3, n_jobs=jobs)
+        for jobs in (1, 2)
+    )
     assert (one.plan.n_jobs, two.plan.n_jobs) == (1, 2)
 
     def numbers(result):
-        return [(o.status, o.new_effect, o.p_value, o.details["effects"])
-                for o in result.refutations]
+        return [
+            (o.status, o.new_effect, o.p_value, o.details["effects"]) for o in result.refutations
+        ]
 
     assert numbers(one) == numbers(two)
     other = refute_estimate(*correct, seed=4, which=which, **FAST)
@@ -196,7 +223,12 @@ def test_code_reproduces_the_refutations(correct):
     data, ident, est = correct
     result = refute_estimate(data, ident, est, seed=5, time_budget_s=3.0, n_jobs=1)
     script = {"frame": data.frame, "graph": data.graph, "column_map": data.column_map}
-    exec(library_code(["tools.portable", "tools.portable_refute"]), script)
+    exec(
+        library_code(
+            ["causal_assistant.tools.portable", "causal_assistant.tools.refute.portable_refute"]
+        ),
+        script,
+    )
     exec(ident.code + est.code + result.code.replace("n_jobs=-1", "n_jobs=1"), script)
     for outcome in result.refutations:
         rerun = script["refutations"][outcome.name]
@@ -210,7 +242,7 @@ def test_e_value_and_benchmark_formulas():
     erases an estimate equals the estimate."""
     frame = pd.DataFrame({"t": [False, True] * 50, "y": [0.0] * 75 + [1.0] * 25})
     base = frame.y[~frame.t].mean()
-    binary = portable_refute.e_value(frame, "t", "y", base)   # risk ratio 2
+    binary = portable_refute.e_value(frame, "t", "y", base)  # risk ratio 2
     assert binary["e_value"] == pytest.approx(2 + math.sqrt(2))
     continuous = frame.assign(y=np.arange(100.0))
     d = 0.5 * continuous.y.std()
@@ -225,7 +257,10 @@ def test_e_value_and_benchmark_formulas():
 
 def test_portable_functions_are_listed_for_the_exporter():
     names = {fn.__name__ for fn in portable_refute.PORTABLE_FUNCTIONS}
-    public = {name for name, value in vars(portable_refute).items()
-              if callable(value) and getattr(value, "__module__", "") == portable_refute.__name__}
+    public = {
+        name
+        for name, value in vars(portable_refute).items()
+        if callable(value) and getattr(value, "__module__", "") == portable_refute.__name__
+    }
     assert names == public
     assert not names & {fn.__name__ for fn in portable.PORTABLE_FUNCTIONS}

@@ -2,10 +2,10 @@
 
 from langchain_core.messages import AIMessage
 
-from agent.config import Settings
-from agent.reasoners.offline import OfflineReasoner
-from agent.router import LLMRouter
-from agent.session import Session
+from causal_assistant.agent.config import Settings
+from causal_assistant.agent.reasoners.offline import OfflineReasoner
+from causal_assistant.agent.router import LLMRouter
+from causal_assistant.agent.session import Session
 from tests.fakes import ScriptedChatModel
 from tests.openai_stub import Reply, ScriptedOpenAIServer
 
@@ -15,18 +15,22 @@ def call(name: str, **args: object) -> AIMessage:
 
 
 def test_fake_model_edits_approves_and_answers(isolated_home, training_csv) -> None:
-    model = ScriptedChatModel(replies=[
-        call("EditEdge", op="remove", cause="region", effect="earnings_after"),
-        call("Approve"),
-        call("Answer", text="About 1500 more in earnings for those trained."),
-    ])
+    model = ScriptedChatModel(
+        replies=[
+            call("EditEdge", op="remove", cause="region", effect="earnings_after"),
+            call("Approve"),
+            call("Answer", text="About 1500 more in earnings for those trained."),
+        ]
+    )
     settings = Settings.from_env(refutation_budget_s=3)
-    session = Session(settings, reasoner=OfflineReasoner(),
-                      router=LLMRouter(settings, chat_model=model))
+    session = Session(
+        settings, reasoner=OfflineReasoner(), router=LLMRouter(settings, chat_model=model)
+    )
     session.start(training_csv, question="Does treat raise earnings_after?")
     state = session.send("please drop the arrow from region into the earnings")
-    assert ["region", "earnings_after"] not in [[e["cause"], e["effect"]]
-                                                for e in state["graph"]["edges"]]
+    assert ["region", "earnings_after"] not in [
+        [e["cause"], e["effect"]] for e in state["graph"]["edges"]
+    ]
     assert session.pending()["kind"] == "approve_graph"
     state = session.send("fine by me, carry on")
     assert state["estimation"]["estimate"]["value"] > 0
@@ -34,20 +38,26 @@ def test_fake_model_edits_approves_and_answers(isolated_home, training_csv) -> N
     assert "About 1500" in reply and "LLM" in reply
     assert session.send("approve")["messages"][-1]["content"].startswith("Nothing is waiting")
     sent = " ".join(str(m.content) for batch in model.received for m in batch)
-    assert "P00001" not in sent and "29967.5" not in sent   # no rows leave the machine
+    assert "P00001" not in sent and "29967.5" not in sent  # no rows leave the machine
     assert "earnings_after" in sent
 
 
 def test_real_endpoint_code_and_failures(isolated_home, training_csv) -> None:
-    script = [Reply.tool_call("RunCode", {"code": "print(int(df['age'].max()))"}),
-              Reply.error(500, "boom"),
-              Reply.delay(30, Reply.text("too late"))]
+    script = [
+        Reply.tool_call("RunCode", {"code": "print(int(df['age'].max()))"}),
+        Reply.error(500, "boom"),
+        Reply.delay(30, Reply.text("too late")),
+    ]
     with ScriptedOpenAIServer(script) as server:
-        settings = Settings.from_env(api_key="test", base_url=server.base_url, llm_mode="auto",
-                                     llm_timeout_s=1, refutation_budget_s=3)
+        settings = Settings.from_env(
+            api_key="test",
+            base_url=server.base_url,
+            llm_mode="auto",
+            llm_timeout_s=1,
+            refutation_budget_s=3,
+        )
         session = Session(settings, reasoner=OfflineReasoner())
-        session.start(training_csv, treatment="treat", outcome="earnings_after",
-                      auto_approve=True)
+        session.start(training_csv, treatment="treat", outcome="earnings_after", auto_approve=True)
         reply = session.send("what is the oldest participant's age?")["messages"][-1]
         assert reply["content"].strip().endswith("```") and "59" in reply["content"]
         for _ in range(2):

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tools.errors import InputError
-from tools.sandbox import SandboxLimits, limits_from_env, run_in_sandbox
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.sandbox import SandboxLimits, limits_from_env, run_in_sandbox
 
 # A hang in the sandbox must fail one test, not stall the suite.
 pytestmark = pytest.mark.timeout(60)

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools.estimation import estimate_effect
-from tools.identification import identify_effect
-from tools.intake import profile_table
-from tools.modeldata import build_model_data
-from tools.modeling import propose_graph
+from causal_assistant.tools.data.intake import profile_table
+from causal_assistant.tools.data.modeldata import build_model_data
+from causal_assistant.tools.estimate.estimation import estimate_effect
+from causal_assistant.tools.identify.identification import identify_effect
+from causal_assistant.tools.model.modeling import propose_graph
 
 
 def run_pipeline(df: pd.DataFrame, treatment: str, outcome: str, target: str = "ate"):
@@ -24,8 +24,9 @@ def test_linear_dataset_recovers_beta(binary: bool) -> None:
     import dowhy.datasets
 
     np.random.seed(3)
-    spec = dowhy.datasets.linear_dataset(beta=10, num_common_causes=4, num_samples=1500,
-                                         treatment_is_binary=binary)
+    spec = dowhy.datasets.linear_dataset(
+        beta=10, num_common_causes=4, num_samples=1500, treatment_is_binary=binary
+    )
     result = run_pipeline(spec["df"], spec["treatment_name"][0], spec["outcome_name"])
     estimate = result.estimate
     assert estimate.value == pytest.approx(10, abs=0.5)
@@ -35,11 +36,34 @@ def test_linear_dataset_recovers_beta(binary: bool) -> None:
 
 def ihdp_frame(surface, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     y, t, x, true_te = surface(random_state=seed)
-    names = ["bw", "b.head", "preterm", "birth.o", "nnhealth", "momage", "sex", "twin",
-             "b.marr", "mom.lths", "mom.hs", "mom.scoll", "cig", "first", "booze", "drugs",
-             "work.dur", "prenatal", "site1", "site2", "site3", "site4", "site5", "site6",
-             "site7"]
-    df = pd.DataFrame(x[:, 1:], columns=names)   # column 0 is the intercept
+    names = [
+        "bw",
+        "b.head",
+        "preterm",
+        "birth.o",
+        "nnhealth",
+        "momage",
+        "sex",
+        "twin",
+        "b.marr",
+        "mom.lths",
+        "mom.hs",
+        "mom.scoll",
+        "cig",
+        "first",
+        "booze",
+        "drugs",
+        "work.dur",
+        "prenatal",
+        "site1",
+        "site2",
+        "site3",
+        "site4",
+        "site5",
+        "site6",
+        "site7",
+    ]
+    df = pd.DataFrame(x[:, 1:], columns=names)  # column 0 is the intercept
     df["treat"], df["iq"] = t.astype(int), y
     return df, t, true_te
 

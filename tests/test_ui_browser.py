@@ -28,8 +28,14 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 QUESTION = "Does treat raise earnings_after?"
 # Small samples keep the bootstrap intervals quick on two cores; the analysis is the same.
 ROWS = 300
@@ -65,24 +71,40 @@ def _command() -> list[str]:
     script = Path(sys.executable).with_name("causal-assistant")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "ui.cli"]
+    return [sys.executable, "-m", "causal_assistant.ui.cli"]
 
 
 @contextlib.contextmanager
 def _chat_app(home: Path, **extra_env: str) -> Iterator[str]:
     """``causal-assistant chat`` on a free port with its own home; yields the address."""
     log_path = home / "chat.log"
-    env = {**os.environ, "CAUSAL_ASSISTANT_HOME": str(home), "CAUSAL_ASSISTANT_LLM": "off",
-           "CAUSAL_ASSISTANT_REFUTATION_BUDGET": "5", "PYTHONUNBUFFERED": "1"}
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CHAINLIT_AUTH_SECRET",
-                 "CAUSAL_ASSISTANT_USERS", "DATABASE_URL", "LITERAL_API_KEY"):
+    env = {
+        **os.environ,
+        "CAUSAL_ASSISTANT_HOME": str(home),
+        "CAUSAL_ASSISTANT_LLM": "off",
+        "CAUSAL_ASSISTANT_REFUTATION_BUDGET": "5",
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in (
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "CHAINLIT_AUTH_SECRET",
+        "CAUSAL_ASSISTANT_USERS",
+        "DATABASE_URL",
+        "LITERAL_API_KEY",
+    ):
         env.pop(name, None)
     env.update(extra_env)
     port = _free_port()
     with log_path.open("w") as log:
-        process = subprocess.Popen([*_command(), "chat", "--port", str(port)], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, cwd=home,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            [*_command(), "chat", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=home,
+            start_new_session=True,
+        )
     try:
         yield _wait_for_address(process, log_path)
     finally:
@@ -113,8 +135,9 @@ def _wait_for_address(process: subprocess.Popen, log_path: Path) -> str:
         if process.poll() is not None:
             break
         time.sleep(0.25)
-    pytest.fail("the chat app did not print its address:\n"
-                + log_path.read_text(errors="replace")[-3000:])
+    pytest.fail(
+        "the chat app did not print its address:\n" + log_path.read_text(errors="replace")[-3000:]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +213,8 @@ def test_upload_ask_approve_and_download_reproducing_script(app_url, browser, tm
         page.set_viewport_size({"width": 1280, "height": 2400})
         page.wait_for_timeout(1500)  # let the plots finish loading for the screenshot
         page.get_by_role("heading", name="Effect of treat on earnings_after").evaluate(
-            "heading => heading.scrollIntoView({block: 'start'})")
+            "heading => heading.scrollIntoView({block: 'start'})"
+        )
         page.wait_for_timeout(500)
         _shot(page, "02_answer.png")
 
@@ -198,8 +222,9 @@ def test_upload_ask_approve_and_download_reproducing_script(app_url, browser, tm
             link.click()
         script = tmp_path / "analysis.py"
         download_info.value.save_as(script)
-        run = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
-                             text=True, timeout=300)
+        run = subprocess.run(
+            [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+        )
         assert run.returncode == 0, run.stderr[-3000:]
         printed = re.search(r"estimate:\s*(\S+)", run.stdout)
         assert printed, run.stdout
@@ -246,8 +271,10 @@ def test_password_login_and_resuming_a_conversation(browser, tmp_path_factory, t
     data = tmp_path / "training.csv"
     make_training(n=300).to_csv(data, index=False)
     home = tmp_path_factory.mktemp("auth-home")
-    env = {"CHAINLIT_AUTH_SECRET": "test-secret-" + "x" * 40,
-           "CAUSAL_ASSISTANT_USERS": "alice:wonderland,bob:builder"}
+    env = {
+        "CHAINLIT_AUTH_SECRET": "test-secret-" + "x" * 40,
+        "CAUSAL_ASSISTANT_USERS": "alice:wonderland,bob:builder",
+    }
     with _chat_app(home, **env) as url:
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = context.new_page()

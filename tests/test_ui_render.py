@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tools import plots
-from ui import render
+from causal_assistant.tools.export import plots
+from causal_assistant.ui import render
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -35,47 +35,105 @@ ROLES = [
     {"name": "region", "role": "outcome_predictor", "source": "data", "evidence": "outcome"},
 ]
 PROFILE = {
-    "n_rows": 400, "n_columns": 3, "profiled_rows": 400, "reading": "400 rows and 3 columns.",
+    "n_rows": 400,
+    "n_columns": 3,
+    "profiled_rows": 400,
+    "reading": "400 rows and 3 columns.",
     "columns": [
-        {"name": "age", "kind": "count", "dtype": "int64", "missing_share": 0.0,
-         "n_unique": 42, "mean": 39.3, "min": 18.0, "max": 59.0, "levels": []},
-        {"name": "region", "kind": "categorical", "dtype": "object", "missing_share": 0.25,
-         "n_unique": 4, "levels": ["north", "south", "east", "west"]},
-        {"name": "participant id", "kind": "identifier", "dtype": "object",
-         "missing_share": 0.0, "n_unique": 400, "levels": []},
+        {
+            "name": "age",
+            "kind": "count",
+            "dtype": "int64",
+            "missing_share": 0.0,
+            "n_unique": 42,
+            "mean": 39.3,
+            "min": 18.0,
+            "max": 59.0,
+            "levels": [],
+        },
+        {
+            "name": "region",
+            "kind": "categorical",
+            "dtype": "object",
+            "missing_share": 0.25,
+            "n_unique": 4,
+            "levels": ["north", "south", "east", "west"],
+        },
+        {
+            "name": "participant id",
+            "kind": "identifier",
+            "dtype": "object",
+            "missing_share": 0.0,
+            "n_unique": 400,
+            "levels": [],
+        },
     ],
 }
 ESTIMATION = {
     "reading": "By linear regression adjustment, being treated changes earnings_after by 1520.",
-    "estimate": {"method": "backdoor.linear_regression", "label": "linear regression adjustment",
-                 "target": "ate", "value": 1519.6515209856407, "ci_low": 1371.5,
-                 "ci_high": 1656.6},
-    "alternatives": [{"method": "backdoor.propensity_score_weighting",
-                      "label": "inverse propensity weighting", "target": "ate",
-                      "value": 1368.2, "ci_low": None, "ci_high": None}],
+    "estimate": {
+        "method": "backdoor.linear_regression",
+        "label": "linear regression adjustment",
+        "target": "ate",
+        "value": 1519.6515209856407,
+        "ci_low": 1371.5,
+        "ci_high": 1656.6,
+    },
+    "alternatives": [
+        {
+            "method": "backdoor.propensity_score_weighting",
+            "label": "inverse propensity weighting",
+            "target": "ate",
+            "value": 1368.2,
+            "ci_low": None,
+            "ci_high": None,
+        }
+    ],
 }
 REFUTATION = {
     "reading": "One check failed.",
     "refutations": [
-        {"name": "placebo_treatment", "status": "pass", "new_effect": 4.2, "p_value": 0.81,
-         "reading": "no effect of a fake treatment",
-         "details": {"effects": [1.0, -2.0, 3.5], "reference": 0.0}},
-        {"name": "data_subset", "status": "fail", "new_effect": 900.0, "p_value": 0.01,
-         "reading": "the estimate moved", "details": {"effects": [1.0], "reference": 1519.0}},
+        {
+            "name": "placebo_treatment",
+            "status": "pass",
+            "new_effect": 4.2,
+            "p_value": 0.81,
+            "reading": "no effect of a fake treatment",
+            "details": {"effects": [1.0, -2.0, 3.5], "reference": 0.0},
+        },
+        {
+            "name": "data_subset",
+            "status": "fail",
+            "new_effect": 900.0,
+            "p_value": 0.01,
+            "reading": "the estimate moved",
+            "details": {"effects": [1.0], "reference": 1519.0},
+        },
     ],
 }
 
 
 def _state(**extra) -> dict:
-    return {"treatment": "treat", "outcome": "earnings_after", "graph": GRAPH, "roles": ROLES,
-            "dataset": {"name": "training.csv", "profile": PROFILE}, **extra}
+    return {
+        "treatment": "treat",
+        "outcome": "earnings_after",
+        "graph": GRAPH,
+        "roles": ROLES,
+        "dataset": {"name": "training.csv", "profile": PROFILE},
+        **extra,
+    }
 
 
 def _result(**extra) -> dict:
-    return {"treatment": "treat", "outcome": "earnings_after",
-            "estimate": ESTIMATION["estimate"], "alternatives": ESTIMATION["alternatives"],
-            "identification": {"estimand": "backdoor", "adjustment_set": ["age"]},
-            "warnings": [], **extra}
+    return {
+        "treatment": "treat",
+        "outcome": "earnings_after",
+        "estimate": ESTIMATION["estimate"],
+        "alternatives": ESTIMATION["alternatives"],
+        "identification": {"estimand": "backdoor", "adjustment_set": ["age"]},
+        "warnings": [],
+        **extra,
+    }
 
 
 # --------------------------------------------------------------------------- tables
@@ -152,8 +210,10 @@ def test_graph_picture_is_a_png_of_the_state_graph():
 
 
 def test_stage_view_of_intake_shows_the_file_and_the_profile():
-    update = {"dataset": {"name": "training.csv", "profile": PROFILE},
-              "messages": [{"role": "assistant", "content": "400 rows and 3 columns."}]}
+    update = {
+        "dataset": {"name": "training.csv", "profile": PROFILE},
+        "messages": [{"role": "assistant", "content": "400 rows and 3 columns."}],
+    }
     view = render.stage_view("intake", update, {"data_path": "/tmp/up/training.csv"})
     assert view.title == "Intake"
     assert view.input == "File `training.csv`"
@@ -161,8 +221,11 @@ def test_stage_view_of_intake_shows_the_file_and_the_profile():
 
 
 def test_stage_view_of_modeling_draws_the_graph_and_lists_edges():
-    update = {"graph": GRAPH, "roles": ROLES,
-              "messages": [{"role": "assistant", "content": "Roles come from the data."}]}
+    update = {
+        "graph": GRAPH,
+        "roles": ROLES,
+        "messages": [{"role": "assistant", "content": "Roles come from the data."}],
+    }
     view = render.stage_view("modeling", update, _state(graph=None, roles=None))
     assert view.output.startswith("Roles come from the data.")
     assert "| age | treat | data |" in view.output
@@ -170,8 +233,7 @@ def test_stage_view_of_modeling_draws_the_graph_and_lists_edges():
 
 
 def test_stage_view_of_estimation_tabulates_primary_and_alternatives():
-    state = _state(identification={"estimand": "backdoor", "adjustment_set": ["age"]},
-                   target="ate")
+    state = _state(identification={"estimand": "backdoor", "adjustment_set": ["age"]}, target="ate")
     view = render.stage_view("estimation", {"estimation": ESTIMATION, "messages": []}, state)
     assert view.input == "Estimand backdoor, target ATE"
     assert "| linear regression adjustment | primary | ATE | 1520 | 1372 to 1657 |" in view.output
@@ -179,8 +241,9 @@ def test_stage_view_of_estimation_tabulates_primary_and_alternatives():
 
 
 def test_stage_view_marks_a_stop_and_skips_silent_bookkeeping():
-    view = render.stage_view("question", {"error": "Could not tell which column is the "
-                                                   "treatment."}, {"question": "hm"})
+    view = render.stage_view(
+        "question", {"error": "Could not tell which column is the treatment."}, {"question": "hm"}
+    )
     assert "**Stopped:** Could not tell" in view.output
     assert render.stage_view("approve_graph", {}, {}) is None
 
@@ -203,8 +266,9 @@ def test_progress_markdown_draws_one_bounded_bar_per_refuter():
 
 def test_final_answer_has_reading_number_interval_exact_value_and_caveats():
     warnings = [{"code": "poor_overlap", "message": "12% of units have extreme scores."}]
-    text = render.final_answer(_state(estimation=ESTIMATION, refutation=REFUTATION),
-                               _result(warnings=warnings))
+    text = render.final_answer(
+        _state(estimation=ESTIMATION, refutation=REFUTATION), _result(warnings=warnings)
+    )
     assert ESTIMATION["reading"] in text
     assert "**Estimate (ATE): 1519.65**, 95% interval 1371.5 to 1656.6" in text
     assert "Exact value: `1519.6515209856407`" in text
@@ -222,16 +286,19 @@ def test_final_answer_without_warnings_still_states_the_core_assumption():
 def test_buttons_follow_what_the_analysis_waits_for():
     names = [b.name for b in render.buttons_for(_state(), {"kind": "approve_graph"})]
     assert names == ["approve", "edit_graph"]
-    names = [b.name for b in render.buttons_for(_state(estimation=ESTIMATION),
-                                                {"kind": "review_refutation"})]
+    names = [
+        b.name
+        for b in render.buttons_for(_state(estimation=ESTIMATION), {"kind": "review_refutation"})
+    ]
     assert names == ["accept", "respecify", "export"]
     assert [b.name for b in render.buttons_for(_state(estimation=ESTIMATION), None)] == ["export"]
     assert render.buttons_for(_state(), None) == []
 
 
 def test_pending_prompt_names_the_failed_checks():
-    text = render.pending_prompt({"kind": "review_refutation", "failed": ["data_subset"],
-                                  "question": "Accept?"})
+    text = render.pending_prompt(
+        {"kind": "review_refutation", "failed": ["data_subset"], "question": "Accept?"}
+    )
     assert "data_subset" in text and text.endswith("Accept?")
     assert render.pending_prompt(None) == ""
 
@@ -245,10 +312,12 @@ def test_edit_help_uses_an_edge_of_this_graph():
 
 
 def test_new_replies_skips_user_messages_and_texts_already_shown_in_steps():
-    messages = [{"role": "user", "content": "approve"},
-                {"role": "assistant", "content": "Graph approved."},
-                {"role": "assistant", "content": "Graph approved."},
-                {"role": "assistant", "content": "Exported.", "files": ["/x/analysis.py"]}]
+    messages = [
+        {"role": "user", "content": "approve"},
+        {"role": "assistant", "content": "Graph approved."},
+        {"role": "assistant", "content": "Graph approved."},
+        {"role": "assistant", "content": "Exported.", "files": ["/x/analysis.py"]},
+    ]
     replies = render.new_replies(messages, shown=["Graph approved."])
     assert [r["content"] for r in replies] == ["Graph approved.", "Exported."]
 
@@ -256,9 +325,13 @@ def test_new_replies_skips_user_messages_and_texts_already_shown_in_steps():
 def test_message_markdown_adds_the_table_and_the_code(tmp_path):
     figure = tmp_path / "fig.png"
     figure.write_bytes(PNG)
-    message = {"content": "Done.", "table": [{"region": "north", "mean": 1.5}],
-               "code": "print(df.shape)", "images": [str(figure), str(tmp_path / "gone.png")],
-               "files": [str(figure)]}
+    message = {
+        "content": "Done.",
+        "table": [{"region": "north", "mean": 1.5}],
+        "code": "print(df.shape)",
+        "images": [str(figure), str(tmp_path / "gone.png")],
+        "files": [str(figure)],
+    }
     text = render.message_markdown(message)
     assert text.startswith("Done.")
     assert "| region | mean |" in text and "| north | 1.5 |" in text
@@ -292,9 +365,15 @@ def test_safe_filename_keeps_the_extension_and_drops_paths():
 def test_upload_accept_takes_every_way_a_table_arrives_but_only_readable_extensions():
     accept = render.upload_accept()
     mimes = set(render.UPLOAD_MIME_TYPES)
-    assert {"text/csv", "application/csv", "text/plain", "application/vnd.ms-excel",
-            "text/tab-separated-values", "application/octet-stream",
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"} <= mimes
+    assert {
+        "text/csv",
+        "application/csv",
+        "text/plain",
+        "application/vnd.ms-excel",
+        "text/tab-separated-values",
+        "application/octet-stream",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    } <= mimes
     for mime in mimes:  # Chainlit's server matches the type with fnmatch, then the extension
         patterns = [p for p in accept if fnmatch.fnmatch(mime, p)]
         assert patterns, mime

@@ -27,8 +27,11 @@ def safe_names(columns):
     mapping, taken = {}, set()
     for column in columns:
         base = re.sub(r"\W+", "_", str(column), flags=re.ASCII).strip("_") or "col"
-        if (base[0].isdigit() or keyword.iskeyword(base)
-                or base.lower() in ("inf", "infinity", "nan")):
+        if (
+            base[0].isdigit()
+            or keyword.iskeyword(base)
+            or base.lower() in ("inf", "infinity", "nan")
+        ):
             base = "v_" + base
         name, suffix = base, 2
         while name in taken:
@@ -126,8 +129,9 @@ def identify(frame, graph, treatment, outcome, adjustment=None):
     model = CausalModel(data=frame, treatment=treatment, outcome=outcome, graph=graph)
     # DoWhy's default search for a small backdoor set checks up to 10^5 subsets (40 s with
     # 25 covariates); the maximal set is immediate, and the caller passes the set to use.
-    estimand = model.identify_effect(method_name="maximal-adjustment",
-                                     proceed_when_unidentifiable=True)
+    estimand = model.identify_effect(
+        method_name="maximal-adjustment", proceed_when_unidentifiable=True
+    )
     if estimand.estimands.get("backdoor") is not None:
         # DoWhy returns sets in hash order, which differs between processes; sorting keeps
         # the regression's column order, and so the last digits, reproducible.
@@ -137,8 +141,9 @@ def identify(frame, graph, treatment, outcome, adjustment=None):
     return estimand
 
 
-def fit_effect(frame, graph, treatment, outcome, estimand, method, target, params,
-               with_interval=False):
+def fit_effect(
+    frame, graph, treatment, outcome, estimand, method, target, params, with_interval=False
+):
     """One DoWhy estimate, fitted from scratch on a clean copy of the graph's columns: the
     effect of switching a binary treatment from False to True, or of one unit more of a
     continuous one.
@@ -168,15 +173,27 @@ def fit_effect(frame, graph, treatment, outcome, estimand, method, target, param
     )
 
 
-def estimate_with_ci(frame, graph, treatment, outcome, estimand, method, target, params,
-                     seed=0, n_bootstrap=100, n_jobs=1):
+def estimate_with_ci(
+    frame,
+    graph,
+    treatment,
+    outcome,
+    estimand,
+    method,
+    target,
+    params,
+    seed=0,
+    n_bootstrap=100,
+    n_jobs=1,
+):
     """The estimate with a 95% interval: the regression's own for linear regression, a
     seeded percentile bootstrap otherwise (resamples drawn up front so the interval is the
     same however many workers run)."""
     np.random.seed(seed)
     is_ols = method == "backdoor.linear_regression"
-    estimate = fit_effect(frame, graph, treatment, outcome, estimand, method, target, params,
-                          with_interval=is_ols)
+    estimate = fit_effect(
+        frame, graph, treatment, outcome, estimand, method, target, params, with_interval=is_ols
+    )
     value = float(estimate.value)
     if is_ols:
         low, high = np.asarray(estimate.get_confidence_intervals(), dtype=float).ravel()[:2]
@@ -187,16 +204,23 @@ def estimate_with_ci(frame, graph, treatment, outcome, estimand, method, target,
     def one(rows):
         sample = frame.iloc[rows].reset_index(drop=True)
         try:
-            return float(fit_effect(sample, graph, treatment, outcome, estimand, method,
-                                    target, params).value)
+            return float(
+                fit_effect(
+                    sample, graph, treatment, outcome, estimand, method, target, params
+                ).value
+            )
         except Exception:
             return float("nan")
 
     draws = np.asarray(joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(one)(s) for s in samples))
     draws = draws[np.isfinite(draws)]
     low, high = np.percentile(draws, [2.5, 97.5]) if len(draws) else (np.nan, np.nan)
-    return {"value": value, "ci_low": float(low), "ci_high": float(high),
-            "ci_method": f"bootstrap ({len(draws)} resamples)"}
+    return {
+        "value": value,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "ci_method": f"bootstrap ({len(draws)} resamples)",
+    }
 
 
 PORTABLE_FUNCTIONS = (

@@ -32,9 +32,9 @@ from typing import IO, Literal
 
 from pydantic import BaseModel, Field
 
-from tools.errors import InputError
-from tools.intake import load_code
-from tools.results import ToolResult
+from causal_assistant.tools.data.intake import load_code
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.results import ToolResult
 
 Stop = Literal["time_limit", "memory_limit", "output_limit", "error"]
 
@@ -427,8 +427,9 @@ def run_in_sandbox(
             shutil.copyfile(source, data_copy)
         (private / "runner.py").write_text(_RUNNER, encoding="utf-8")
         (private / "code.py").write_text(code, encoding="utf-8")
-        (private / "loader.py").write_text(load_code(Path(data_copy)) if data_copy else "",
-                                           encoding="utf-8")
+        (private / "loader.py").write_text(
+            load_code(Path(data_copy)) if data_copy else "", encoding="utf-8"
+        )
         command = [
             *prefix,
             sys.executable,

@@ -27,9 +27,9 @@ from chainlit.config import SpontaneousFileUploadFeature, config
 from chainlit.context import local_steps
 from chainlit.utils import utc_now
 
-from agent.config import Settings
-from agent.session import Session
-from ui import render
+from causal_assistant.agent.config import Settings
+from causal_assistant.agent.session import Session
+from causal_assistant.ui import render
 
 log = logging.getLogger("causal_assistant.ui")
 
@@ -54,13 +54,15 @@ and gives you `analysis.py`, `analysis.ipynb` and `report.md` that reproduce eve
 Uploads are limited to {SETTINGS.max_upload_mb} MB. Type `help` at any point for the
 commands (edit the graph, ask *why*, change the estimator, export).
 """
-HELP = ("Attach a dataset (CSV, TSV, Parquet or Excel, up to "
-        f"{SETTINGS.max_upload_mb} MB) to a message that asks your question, for example "
-        f"*{EXAMPLE_QUESTION}* — or type *example* to try the bundled one. I will profile "
-        "the data, "
-        "propose a causal graph for you to approve or edit, estimate the effect with an "
-        "interval and alternatives, stress-test it, and give you a script that reproduces it. "
-        "Once a dataset is loaded, type `help` for every command.")
+HELP = (
+    "Attach a dataset (CSV, TSV, Parquet or Excel, up to "
+    f"{SETTINGS.max_upload_mb} MB) to a message that asks your question, for example "
+    f"*{EXAMPLE_QUESTION}* — or type *example* to try the bundled one. I will profile "
+    "the data, "
+    "propose a causal graph for you to approve or edit, estimate the effect with an "
+    "interval and alternatives, stress-test it, and give you a script that reproduces it. "
+    "Once a dataset is loaded, type `help` for every command."
+)
 
 
 def _configure_chainlit() -> None:
@@ -71,8 +73,8 @@ def _configure_chainlit() -> None:
     config.ui.cot = "full"
     config.ui.default_theme = "light"
     config.features.spontaneous_file_upload = SpontaneousFileUploadFeature(
-        enabled=True, accept=render.upload_accept(), max_files=1,
-        max_size_mb=SETTINGS.max_upload_mb)
+        enabled=True, accept=render.upload_accept(), max_files=1, max_size_mb=SETTINGS.max_upload_mb
+    )
     readme = Path(config.root) / "chainlit.md"
     try:
         if not readme.exists() or "Welcome to Chainlit!" in readme.read_text(encoding="utf-8"):
@@ -109,8 +111,9 @@ if os.environ.get("CHAINLIT_AUTH_SECRET"):
     @cl.password_auth_callback
     async def password_login(username: str, password: str) -> cl.User | None:
         """Shared deployments: only the users listed in CAUSAL_ASSISTANT_USERS get in."""
-        if check_password(allowed_users(os.environ.get("CAUSAL_ASSISTANT_USERS")), username,
-                          password):
+        if check_password(
+            allowed_users(os.environ.get("CAUSAL_ASSISTANT_USERS")), username, password
+        ):
             return cl.User(identifier=username, metadata={"provider": "credentials"})
         return None
 
@@ -154,14 +157,20 @@ def history_database(home: Path) -> Path:
 
 # Thread history needs a signed-in user, and Chainlit's Postgres layer wins when
 # DATABASE_URL is set; otherwise conversations are kept in SQLite if SQLAlchemy is there.
-if (os.environ.get("CHAINLIT_AUTH_SECRET") and not os.environ.get("DATABASE_URL")
-        and importlib.util.find_spec("sqlalchemy") and importlib.util.find_spec("aiosqlite")):
+if (
+    os.environ.get("CHAINLIT_AUTH_SECRET")
+    and not os.environ.get("DATABASE_URL")
+    and importlib.util.find_spec("sqlalchemy")
+    and importlib.util.find_spec("aiosqlite")
+):
 
     @cl.data_layer
     def sqlite_history():
         from chainlit.data.sql_alchemy import SQLAlchemyDataLayer
 
-        return SQLAlchemyDataLayer(conninfo=f"sqlite+aiosqlite:///{history_database(SETTINGS.home)}")
+        return SQLAlchemyDataLayer(
+            conninfo=f"sqlite+aiosqlite:///{history_database(SETTINGS.home)}"
+        )
 
 
 # --------------------------------------------------------------------------- sessions
@@ -190,9 +199,11 @@ def _lock() -> asyncio.Lock:
 
 @cl.set_starters
 async def starters(user: cl.User | None = None, language: str | None = None) -> list[cl.Starter]:
-    return [cl.Starter(label="Try the example dataset", message=EXAMPLE_PROMPT),
-            cl.Starter(label="Analyse my own data", message=OWN_DATA_PROMPT),
-            cl.Starter(label="What can you do?", message=HELP_PROMPT)]
+    return [
+        cl.Starter(label="Try the example dataset", message=EXAMPLE_PROMPT),
+        cl.Starter(label="Analyse my own data", message=OWN_DATA_PROMPT),
+        cl.Starter(label="What can you do?", message=HELP_PROMPT),
+    ]
 
 
 @cl.on_chat_start
@@ -260,12 +271,18 @@ async def store_upload(name: str, path: str, size: int | None) -> Path | None:
 async def ask_for_file() -> Path | None:
     answer = await cl.AskFileMessage(
         content="Which dataset should I use? Upload a CSV, TSV, Parquet or Excel file "
-                f"(up to {SETTINGS.max_upload_mb} MB).",
-        accept=render.upload_accept(), max_size_mb=SETTINGS.max_upload_mb, max_files=1,
-        timeout=ASK_TIMEOUT_S, author=APP_NAME).send()
+        f"(up to {SETTINGS.max_upload_mb} MB).",
+        accept=render.upload_accept(),
+        max_size_mb=SETTINGS.max_upload_mb,
+        max_files=1,
+        timeout=ASK_TIMEOUT_S,
+        author=APP_NAME,
+    ).send()
     if not answer:
-        await cl.Message(content="No file arrived; attach one to a message whenever you are "
-                                 "ready.", author=APP_NAME).send()
+        await cl.Message(
+            content="No file arrived; attach one to a message whenever you are ready.",
+            author=APP_NAME,
+        ).send()
         return None
     return await store_upload(answer[0].name, answer[0].path, answer[0].size)
 
@@ -273,8 +290,10 @@ async def ask_for_file() -> Path | None:
 async def ask_for_question() -> str | None:
     answer = await cl.AskUserMessage(
         content="What would you like to know? For example: *does treat raise "
-                "earnings_after?* or *effect of X on Y*.", timeout=ASK_TIMEOUT_S,
-        author=APP_NAME).send()
+        "earnings_after?* or *effect of X on Y*.",
+        timeout=ASK_TIMEOUT_S,
+        author=APP_NAME,
+    ).send()
     return (answer or {}).get("output") or None
 
 
@@ -308,9 +327,13 @@ class Turn:
         milestone = name not in self.progress or done >= 1.0
         self.progress[name] = done
         if self.progress_step is None:
-            self.progress_step = cl.Step(name=render.STAGE_TITLES["refutation"], type="tool",
-                                         show_input=True, default_open=True,
-                                         parent_id=_parent_id())
+            self.progress_step = cl.Step(
+                name=render.STAGE_TITLES["refutation"],
+                type="tool",
+                show_input=True,
+                default_open=True,
+                parent_id=_parent_id(),
+            )
             self.progress_step.start = utc_now()
             self.progress_step.output = render.progress_markdown(self.progress)
             await self.progress_step.send()
@@ -327,8 +350,9 @@ class Turn:
         self.state = {**self.state, **{k: v for k, v in update.items() if k != "messages"}}
         if update.get("error"):
             self.errors.append(update["error"])
-        self.shown += [m["content"] for m in update.get("messages") or []
-                       if m.get("role") == "assistant"]
+        self.shown += [
+            m["content"] for m in update.get("messages") or [] if m.get("role") == "assistant"
+        ]
         view = await cl.make_async(render.stage_view)(stage, update, before)
         if view is None:
             return
@@ -336,8 +360,13 @@ class Turn:
         if stage == "refutation" and self.progress_step is not None:
             step, self.progress_step = self.progress_step, None
         else:
-            step = cl.Step(name=view.title, type="tool", show_input=True,
-                           default_open=stage == "intake", parent_id=_parent_id())
+            step = cl.Step(
+                name=view.title,
+                type="tool",
+                show_input=True,
+                default_open=stage == "intake",
+                parent_id=_parent_id(),
+            )
             step.start = utc_now()
         step.input = view.input
         step.output = view.output
@@ -359,23 +388,28 @@ def _parent_id() -> str | None:
 
 def picture_element(picture: render.Picture) -> cl.Image:
     if picture.png is not None:
-        return cl.Image(name=picture.name, content=picture.png, display="inline", size="large",
-                        mime="image/png")
+        return cl.Image(
+            name=picture.name, content=picture.png, display="inline", size="large", mime="image/png"
+        )
     return cl.Image(name=picture.name, path=picture.path, display="inline", size="large")
 
 
 def action_elements(state: dict, pending: dict | None) -> list[cl.Action]:
-    return [cl.Action(name=b.name, label=b.label, payload=b.payload, tooltip=b.tooltip,
-                      icon=b.icon) for b in render.buttons_for(state, pending)]
+    return [
+        cl.Action(name=b.name, label=b.label, payload=b.payload, tooltip=b.tooltip, icon=b.icon)
+        for b in render.buttons_for(state, pending)
+    ]
 
 
-async def run_turn(session: Session, call: Callable[..., dict], *args: Any,
-                   **kwargs: Any) -> dict | None:
+async def run_turn(
+    session: Session, call: Callable[..., dict], *args: Any, **kwargs: Any
+) -> dict | None:
     """Run one agent call in a worker thread while its events are rendered here."""
     lock = _lock()
     if lock.locked():
-        await cl.Message(content="Still working on the previous request; wait for it to "
-                                 "finish.", author=APP_NAME).send()
+        await cl.Message(
+            content="Still working on the previous request; wait for it to finish.", author=APP_NAME
+        ).send()
         return None
     async with lock:
         initial = await cl.make_async(lambda: session.values)()
@@ -402,8 +436,9 @@ async def run_turn(session: Session, call: Callable[..., dict], *args: Any,
             state = work.result()
         except Exception as exc:  # our fault: say so in one line and keep the trace in the log
             log.exception("agent turn failed")
-            await cl.ErrorMessage(content=f"Internal error: {type(exc).__name__}: {exc}",
-                                  author=APP_NAME).send()
+            await cl.ErrorMessage(
+                content=f"Internal error: {type(exc).__name__}: {exc}", author=APP_NAME
+            ).send()
             return None
         if turn.ran:  # the analysis moved on, so the old question's buttons are stale
             await clear_pending_buttons()
@@ -415,10 +450,12 @@ async def run_turn(session: Session, call: Callable[..., dict], *args: Any,
 
 async def send_reply(reply: dict) -> None:
     elements: list = [picture_element(p) for p in render.message_pictures(reply)]
-    elements += [cl.File(name=p.name, path=str(p), display="inline")
-                 for p in render.message_files(reply)]
-    await cl.Message(content=render.message_markdown(reply), elements=elements,
-                     author=APP_NAME).send()
+    elements += [
+        cl.File(name=p.name, path=str(p), display="inline") for p in render.message_files(reply)
+    ]
+    await cl.Message(
+        content=render.message_markdown(reply), elements=elements, author=APP_NAME
+    ).send()
 
 
 async def clear_pending_buttons() -> None:
@@ -433,17 +470,28 @@ async def clear_pending_buttons() -> None:
             log.debug("could not remove actions", exc_info=True)
 
 
-async def show_outcome(session: Session, state: dict, ran: set[str],
-                       errors: list[str]) -> cl.Message | None:
+async def show_outcome(
+    session: Session, state: dict, ran: set[str], errors: list[str]
+) -> cl.Message | None:
     """After a run: the error, the question the analysis waits on, or the final answer."""
     for error in errors:
         await cl.Message(content=f"**I had to stop:** {error}", author=APP_NAME).send()
     pending = await cl.make_async(session.pending)()
-    if pending and ran & {"modeling", "critique", "approve_graph", "refutation",
-                          "review_refutation", "intake"}:
+    if pending and ran & {
+        "modeling",
+        "critique",
+        "approve_graph",
+        "refutation",
+        "review_refutation",
+        "intake",
+    }:
         return await show_pending(state, pending)
-    if state.get("estimation") and ran & {"estimation", "refutation", "review_refutation",
-                                          "report"}:
+    if state.get("estimation") and ran & {
+        "estimation",
+        "refutation",
+        "review_refutation",
+        "report",
+    }:
         return await show_answer(session, state)
     return None
 
@@ -453,14 +501,20 @@ async def show_pending(state: dict, pending: dict) -> cl.Message:
     if pending.get("kind") == "approve_graph":
         picture = await cl.make_async(render.graph_picture)(state)
         elements = [picture_element(picture)] if picture else []
-        elements.append(cl.Text(name=render.PROVENANCE, content=render.graph_details(state),
-                                display="inline"))
+        elements.append(
+            cl.Text(name=render.PROVENANCE, content=render.graph_details(state), display="inline")
+        )
         content = render.approval_markdown(state, pending)
     else:
-        content = "\n\n".join([render.refutations_table(state.get("refutation") or {}),
-                               render.pending_prompt(pending)])
-    message = cl.Message(content=content, elements=elements,
-                         actions=action_elements(state, pending), author=APP_NAME)
+        content = "\n\n".join(
+            [
+                render.refutations_table(state.get("refutation") or {}),
+                render.pending_prompt(pending),
+            ]
+        )
+    message = cl.Message(
+        content=content, elements=elements, actions=action_elements(state, pending), author=APP_NAME
+    )
     await message.send()
     cl.user_session.set("buttons_message", message)
     return message
@@ -485,9 +539,12 @@ async def show_answer(session: Session, state: dict) -> cl.Message:
     result = await cl.make_async(session.result)()
     pictures = await cl.make_async(_diagnostics)(session, state)
     files = await export_files(session)
-    message = cl.Message(content=render.final_answer(state, result),
-                         elements=[picture_element(p) for p in pictures] + files,
-                         actions=action_elements(state, None), author=APP_NAME)
+    message = cl.Message(
+        content=render.final_answer(state, result),
+        elements=[picture_element(p) for p in pictures] + files,
+        actions=action_elements(state, None),
+        author=APP_NAME,
+    )
     await message.send()
     return message
 
@@ -501,8 +558,11 @@ async def export_files(session: Session) -> list[cl.File]:
         log.exception("export failed")
         await cl.Message(content=f"Could not export: {exc}", author=APP_NAME).send()
         return []
-    return [cl.File(name=name, path=str(written[name]), display="inline")
-            for name in render.EXPORT_FILES if name in written]
+    return [
+        cl.File(name=name, path=str(written[name]), display="inline")
+        for name in render.EXPORT_FILES
+        if name in written
+    ]
 
 
 # --------------------------------------------------------------------------- chat
@@ -515,8 +575,9 @@ async def on_message(message: cl.Message) -> None:
     if uploads:
         upload = uploads[0]
         size = getattr(upload, "size", None)
-        stored = await store_upload(upload.name, upload.path, size if isinstance(size, int)
-                                    else None)
+        stored = await store_upload(
+            upload.name, upload.path, size if isinstance(size, int) else None
+        )
         if stored is not None:
             await start_analysis(stored, text or await ask_for_question())
         return
@@ -529,8 +590,11 @@ async def on_message(message: cl.Message) -> None:
 
 async def without_data(text: str) -> None:
     """Before any dataset: the example, help, or a question that needs a file."""
-    if text == EXAMPLE_PROMPT or text.lower().strip(" .!") in ("example", "use the example",
-                                                                "try the example"):
+    if text == EXAMPLE_PROMPT or text.lower().strip(" .!") in (
+        "example",
+        "use the example",
+        "try the example",
+    ):
         await start_analysis(EXAMPLE_DATA, EXAMPLE_QUESTION)
         return
     if text == HELP_PROMPT or text.lower().strip(" ?!.") in ("help", "commands"):
@@ -556,8 +620,10 @@ async def start_analysis(data_path: Path, question: str | None) -> None:
 async def _with_session(action: cl.Action) -> Session | None:
     session = current_session()
     if session is None:
-        await cl.Message(content="There is no analysis in this chat yet; upload a dataset "
-                                 "first.", author=APP_NAME).send()
+        await cl.Message(
+            content="There is no analysis in this chat yet; upload a dataset first.",
+            author=APP_NAME,
+        ).send()
     return session
 
 
@@ -591,6 +657,9 @@ async def on_export(action: cl.Action) -> None:
     if session := await _with_session(action):
         files = await export_files(session)
         if files:
-            await cl.Message(content="Here are the script, notebook and report; "
-                                     "`python analysis.py` reproduces the estimate.",
-                             elements=files, author=APP_NAME).send()
+            await cl.Message(
+                content="Here are the script, notebook and report; "
+                "`python analysis.py` reproduces the estimate.",
+                elements=files,
+                author=APP_NAME,
+            ).send()

@@ -14,13 +14,14 @@ import sys
 import time
 from pathlib import Path
 
-from tools.errors import InputError
-from tools.graphs import read_graph
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.model.graphs import read_graph
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="causal-assistant",
-                                     description="Does X cause Y, and by how much?")
+    parser = argparse.ArgumentParser(
+        prog="causal-assistant", description="Does X cause Y, and by how much?"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     analyze = commands.add_parser("analyze", help="run a whole analysis headless")
     analyze.add_argument("data", help="CSV, TSV, Parquet or Excel file")
@@ -28,13 +29,18 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--treatment", help="treatment column")
     analyze.add_argument("--outcome", help="outcome column")
     analyze.add_argument("--target", choices=["ate", "att", "atc"], help="effect to estimate")
-    analyze.add_argument("--method", help="estimator, e.g. matching or "
-                                          "backdoor.propensity_score_weighting")
+    analyze.add_argument(
+        "--method", help="estimator, e.g. matching or backdoor.propensity_score_weighting"
+    )
     analyze.add_argument("--graph", help="causal graph file (.dot/.gml/edge list)")
     analyze.add_argument("--out", default="causal-output", help="output folder")
     analyze.add_argument("--seed", type=int, default=0)
-    analyze.add_argument("--llm", choices=["auto", "off"], default=None,
-                         help="use an LLM if configured (auto) or never (off)")
+    analyze.add_argument(
+        "--llm",
+        choices=["auto", "off"],
+        default=None,
+        help="use an LLM if configured (auto) or never (off)",
+    )
     chat = commands.add_parser("chat", help="start the chat app (no browser is opened)")
     chat.add_argument("--host", default="127.0.0.1")
     chat.add_argument("--port", type=int, default=8000)
@@ -42,25 +48,36 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def analyze(args: argparse.Namespace) -> int:
-    from agent.config import Settings
-    from agent.session import Session
+    from causal_assistant.agent.config import Settings
+    from causal_assistant.agent.session import Session
 
     overrides = {"llm_mode": args.llm} if args.llm else {}
     graph_text = read_graph(args.graph).to_dot() if args.graph else None
     if not (args.question or (args.treatment and args.outcome)):
-        raise InputError("Say what to analyse: --question 'effect of X on Y', or --treatment "
-                         "and --outcome.")
+        raise InputError(
+            "Say what to analyse: --question 'effect of X on Y', or --treatment and --outcome."
+        )
     session = Session(Settings.from_env(**overrides))
-    state = session.start(args.data, question=args.question, treatment=args.treatment,
-                          outcome=args.outcome, target=args.target, method=args.method,
-                          graph_text=graph_text, seed=args.seed, auto_approve=True)
+    state = session.start(
+        args.data,
+        question=args.question,
+        treatment=args.treatment,
+        outcome=args.outcome,
+        target=args.target,
+        method=args.method,
+        graph_text=graph_text,
+        seed=args.seed,
+        auto_approve=True,
+    )
     written = _export(session, Path(args.out))
     if state.get("error"):
         raise InputError(state["error"])
     estimate = session.result()["estimate"]
-    print(f"{estimate['target'].upper()} of {state['treatment']} on {state['outcome']}: "
-          f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
-          f"{estimate['ci_high']:.6g}) by {estimate['method']}")
+    print(
+        f"{estimate['target'].upper()} of {state['treatment']} on {state['outcome']}: "
+        f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
+        f"{estimate['ci_high']:.6g}) by {estimate['method']}"
+    )
     print(f"Wrote {', '.join(sorted(written))} to {Path(args.out).resolve()}")
     return 0
 
@@ -69,8 +86,10 @@ def _export(session, out: Path) -> dict[str, Path]:
     try:
         return session.export(out)
     except OSError as exc:
-        raise InputError(f"Cannot write the results to {out}: {exc.strerror or exc}; "
-                         "choose another --out folder.") from exc
+        raise InputError(
+            f"Cannot write the results to {out}: {exc.strerror or exc}; "
+            "choose another --out folder."
+        ) from exc
 
 
 def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: float) -> bool:
@@ -87,21 +106,33 @@ def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: flo
 def chat(args: argparse.Namespace) -> int:
     """Run Chainlit headless with its app root under CAUSAL_ASSISTANT_HOME, so starting the
     chat writes no config files into the user's working directory."""
-    from agent.config import Settings
+    from causal_assistant.agent.config import Settings
 
     settings = Settings.from_env()
     app_root = settings.home / "chainlit"
     app_root.mkdir(parents=True, exist_ok=True)
     app = Path(__file__).with_name("app.py")
     env = {**os.environ, "CHAINLIT_APP_ROOT": str(app_root)}
-    command = [sys.executable, "-m", "chainlit", "run", str(app), "--headless",
-               "--host", args.host, "--port", str(args.port)]
+    command = [
+        sys.executable,
+        "-m",
+        "chainlit",
+        "run",
+        str(app),
+        "--headless",
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+    ]
     process = subprocess.Popen(command, env=env)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))   # run the cleanup below
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # run the cleanup below
     try:
         if not _wait_for_port(args.host, args.port, process, timeout=120):
-            print(f"causal-assistant: the chat app did not start on {args.host}:{args.port}",
-                  file=sys.stderr)
+            print(
+                f"causal-assistant: the chat app did not start on {args.host}:{args.port}",
+                file=sys.stderr,
+            )
             return 1
         print(f"Causal Assistant is serving at http://{args.host}:{args.port}", flush=True)
         return process.wait()
@@ -123,8 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # our fault: say so in one line, keep the trace for debugging
         if os.environ.get("CAUSAL_ASSISTANT_DEBUG"):
             raise
-        print(f"causal-assistant: internal error: {type(exc).__name__}: {exc} "
-              "(set CAUSAL_ASSISTANT_DEBUG=1 for the traceback)", file=sys.stderr)
+        print(
+            f"causal-assistant: internal error: {type(exc).__name__}: {exc} "
+            "(set CAUSAL_ASSISTANT_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
         return 1
 
 

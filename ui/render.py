@@ -4,7 +4,7 @@ Everything here is a pure function of plain state dictionaries (the checkpointed
 ``AnalysisState`` and the ``result.json`` shape), so it is unit-tested without a browser and
 ``ui/app.py`` only has to wrap the outputs in Chainlit elements. Nothing here decides an
 analysis: values come from state, and the diagnostic pictures (with the propensity scores
-and balance they show) from ``tools.overlap`` and ``tools.plots``.
+and balance they show) from ``tools.estimate.overlap`` and ``tools.export.plots``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.intake import SUPPORTED_SUFFIXES
+from causal_assistant.tools.data.intake import SUPPORTED_SUFFIXES
 
 STAGE_TITLES: dict[str, str] = {
     "intake": "Intake",
@@ -53,8 +53,13 @@ EXPORT_FILES: tuple[str, ...] = ("analysis.py", "analysis.ipynb", "report.md")
 MAX_TABLE_ROWS = 40
 # Words, not emoji: the status must read the same in a terminal, a report and a browser
 # without an emoji font.
-STATUS_MARK = {"pass": "pass", "warn": "**warn**", "fail": "**FAIL**", "skip": "skipped",
-               "error": "**error**"}
+STATUS_MARK = {
+    "pass": "pass",
+    "warn": "**warn**",
+    "fail": "**FAIL**",
+    "skip": "skipped",
+    "error": "**error**",
+}
 
 
 @dataclass
@@ -115,15 +120,18 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None,
-                   headers: Sequence[str] | None = None, max_rows: int = MAX_TABLE_ROWS) -> str:
+def markdown_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None = None,
+    headers: Sequence[str] | None = None,
+    max_rows: int = MAX_TABLE_ROWS,
+) -> str:
     """A GitHub-style table; long tables are cut with a note saying how many rows are hidden."""
     if not rows:
         return ""
     columns = list(columns or rows[0].keys())
     headers = list(headers or columns)
-    lines = ["| " + " | ".join(_cell(h) for h in headers) + " |",
-             "|" + "---|" * len(columns)]
+    lines = ["| " + " | ".join(_cell(h) for h in headers) + " |", "|" + "---|" * len(columns)]
     for row in rows[:max_rows]:
         lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
     if len(rows) > max_rows:
@@ -144,24 +152,34 @@ def profile_table(profile: Mapping[str, Any]) -> str:
     rows = []
     for column in profile.get("columns", []):
         if column.get("mean") is not None:
-            summary = (f"mean {number(column['mean'])}, range {number(column.get('min'))}"
-                       f"–{number(column.get('max'))}")
+            summary = (
+                f"mean {number(column['mean'])}, range {number(column.get('min'))}"
+                f"–{number(column.get('max'))}"
+            )
         elif column.get("levels"):
             levels = [str(level) for level in column["levels"]]
             summary = ", ".join(levels[:6]) + (" …" if len(levels) > 6 else "")
         else:
             summary = ""
-        rows.append({"column": f"`{column['name']}`", "kind": column.get("kind", ""),
-                     "missing": f"{column.get('missing_share', 0):.0%}",
-                     "distinct": column.get("n_unique", ""), "summary": summary})
+        rows.append(
+            {
+                "column": f"`{column['name']}`",
+                "kind": column.get("kind", ""),
+                "missing": f"{column.get('missing_share', 0):.0%}",
+                "distinct": column.get("n_unique", ""),
+                "summary": summary,
+            }
+        )
     return markdown_table(rows)
 
 
 def dataset_summary(dataset: Mapping[str, Any]) -> str:
     """The profile a user checks first: is this the file I meant, read the way I meant?"""
     profile = dataset.get("profile") or {}
-    head = (f"**{dataset.get('name', 'Dataset')}**: {profile.get('n_rows', '?')} rows × "
-            f"{profile.get('n_columns', '?')} columns")
+    head = (
+        f"**{dataset.get('name', 'Dataset')}**: {profile.get('n_rows', '?')} rows × "
+        f"{profile.get('n_columns', '?')} columns"
+    )
     if profile.get("profiled_rows") and profile.get("profiled_rows") != profile.get("n_rows"):
         head += f" (profiled on a sample of {profile['profiled_rows']})"
     parts = [head, profile.get("reading", ""), profile_table(profile)]
@@ -174,8 +192,15 @@ def role_map(roles: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
 
 def edge_table(graph: Mapping[str, Any]) -> str:
     """Provenance of every edge: an analyst approves assumptions, so each says its source."""
-    rows = [{"cause": e["cause"], "effect": e["effect"], "source": e.get("source", ""),
-             "note": e.get("note", "")} for e in graph.get("edges", [])]
+    rows = [
+        {
+            "cause": e["cause"],
+            "effect": e["effect"],
+            "source": e.get("source", ""),
+            "note": e.get("note", ""),
+        }
+        for e in graph.get("edges", [])
+    ]
     table = markdown_table(rows, headers=["cause", "effect", "source", "why"])
     extras = []
     if graph.get("unobserved"):
@@ -186,8 +211,15 @@ def edge_table(graph: Mapping[str, Any]) -> str:
 
 
 def roles_table(roles: Sequence[Mapping[str, Any]] | None) -> str:
-    rows = [{"variable": r.get("name"), "role": r.get("role"), "source": r.get("source", ""),
-             "evidence": r.get("evidence", "")} for r in roles or []]
+    rows = [
+        {
+            "variable": r.get("name"),
+            "role": r.get("role"),
+            "source": r.get("source", ""),
+            "evidence": r.get("evidence", ""),
+        }
+        for r in roles or []
+    ]
     return markdown_table(rows)
 
 
@@ -195,16 +227,21 @@ def graph_picture(state: Mapping[str, Any]) -> Picture | None:
     """The causal graph drawn with node colours for roles and line styles for provenance."""
     if not state.get("graph"):
         return None
-    from tools.graphs import CausalGraph
-    from tools.plots import draw_graph
+    from causal_assistant.tools.export.plots import draw_graph
+    from causal_assistant.tools.model.graphs import CausalGraph
 
     graph = CausalGraph.model_validate(state["graph"])
     return Picture(name="causal graph", png=draw_graph(graph, role_map(state.get("roles"))))
 
 
-ROLE_LABELS = {"confounder": "Confounders", "instrument": "Instruments",
-               "mediator": "Mediators", "outcome_predictor": "Outcome predictors",
-               "collider": "Colliders (not adjusted for)", "excluded": "Left out"}
+ROLE_LABELS = {
+    "confounder": "Confounders",
+    "instrument": "Instruments",
+    "mediator": "Mediators",
+    "outcome_predictor": "Outcome predictors",
+    "collider": "Colliders (not adjusted for)",
+    "excluded": "Left out",
+}
 PROVENANCE = "edge provenance"
 
 
@@ -214,20 +251,26 @@ def roles_summary(roles: Sequence[Mapping[str, Any]] | None) -> str:
     for role in roles or []:
         if role.get("role") in ROLE_LABELS:
             groups.setdefault(role["role"], []).append(str(role.get("name")))
-    return "\n".join(f"- {ROLE_LABELS[r]}: {', '.join(names)}"
-                     for r in ROLE_LABELS for names in [groups.get(r)] if names)
+    return "\n".join(
+        f"- {ROLE_LABELS[r]}: {', '.join(names)}"
+        for r in ROLE_LABELS
+        for names in [groups.get(r)]
+        if names
+    )
 
 
 def approval_markdown(state: Mapping[str, Any], pending: Mapping[str, Any] | None) -> str:
     """The graph approval prompt: what the graph claims, where to see why, what to do."""
     graph = state.get("graph") or {}
-    parts = [f"**Proposed causal graph** for the effect of **{state.get('treatment')}** on "
-             f"**{state.get('outcome')}** ({len(graph.get('nodes', []))} variables, "
-             f"{len(graph.get('edges', []))} edges).",
-             roles_summary(state.get("roles")),
-             f"Where each edge came from (data test, name heuristic, LLM or you) is in "
-             f"the *{PROVENANCE}* table under the picture.",
-             pending_prompt(pending)]
+    parts = [
+        f"**Proposed causal graph** for the effect of **{state.get('treatment')}** on "
+        f"**{state.get('outcome')}** ({len(graph.get('nodes', []))} variables, "
+        f"{len(graph.get('edges', []))} edges).",
+        roles_summary(state.get("roles")),
+        f"Where each edge came from (data test, name heuristic, LLM or you) is in "
+        f"the *{PROVENANCE}* table under the picture.",
+        pending_prompt(pending),
+    ]
     return "\n\n".join(p for p in parts if p)
 
 
@@ -247,36 +290,52 @@ def graph_details(state: Mapping[str, Any]) -> str:
 
 
 def _messages_text(update: Mapping[str, Any]) -> str:
-    return "\n\n".join(m["content"] for m in update.get("messages") or []
-                       if m.get("role") == "assistant" and m.get("content"))
+    return "\n\n".join(
+        m["content"]
+        for m in update.get("messages") or []
+        if m.get("role") == "assistant" and m.get("content")
+    )
 
 
 def estimates_table(estimation: Mapping[str, Any]) -> str:
     primary = estimation.get("estimate") or {}
     rows = []
-    for entry, role in [(primary, "primary"), *[(a, "alternative")
-                                                for a in estimation.get("alternatives", [])]]:
+    for entry, role in [
+        (primary, "primary"),
+        *[(a, "alternative") for a in estimation.get("alternatives", [])],
+    ]:
         interval = ""
         if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
             interval = f"{number(entry['ci_low'])} to {number(entry['ci_high'])}"
-        rows.append({"estimator": entry.get("label") or entry.get("method"), "role": role,
-                     "target": str(entry.get("target", "")).upper(),
-                     "estimate": number(entry.get("value")), "interval": interval})
-    return markdown_table(rows, headers=["estimator", "role", "target", "estimate",
-                                         "95% interval"])
+        rows.append(
+            {
+                "estimator": entry.get("label") or entry.get("method"),
+                "role": role,
+                "target": str(entry.get("target", "")).upper(),
+                "estimate": number(entry.get("value")),
+                "interval": interval,
+            }
+        )
+    return markdown_table(rows, headers=["estimator", "role", "target", "estimate", "95% interval"])
 
 
 def refutations_table(refutation: Mapping[str, Any]) -> str:
-    rows = [{"check": r.get("name", "").replace("_", " "),
-             "status": STATUS_MARK.get(r.get("status", ""), r.get("status", "")),
-             "effect under check": number(r.get("new_effect")),
-             "p-value": number(r.get("p_value"), 3), "reading": r.get("reading", "")}
-            for r in refutation.get("refutations", [])]
+    rows = [
+        {
+            "check": r.get("name", "").replace("_", " "),
+            "status": STATUS_MARK.get(r.get("status", ""), r.get("status", "")),
+            "effect under check": number(r.get("new_effect")),
+            "p-value": number(r.get("p_value"), 3),
+            "reading": r.get("reading", ""),
+        }
+        for r in refutation.get("refutations", [])
+    ]
     return markdown_table(rows)
 
 
-def stage_view(stage: str, update: Mapping[str, Any] | None,
-               state: Mapping[str, Any]) -> StageView | None:
+def stage_view(
+    stage: str, update: Mapping[str, Any] | None, state: Mapping[str, Any]
+) -> StageView | None:
     """The step shown when ``stage`` finishes; ``state`` fills in the stage's inputs.
 
     Returns None for bookkeeping updates that say nothing (an approval that was skipped).
@@ -295,9 +354,11 @@ def stage_view(stage: str, update: Mapping[str, Any] | None,
         inputs = f"Question: *{merged.get('question') or '(none given)'}*"
         output = said
     elif stage == "modeling":
-        inputs = (f"Treatment `{merged.get('treatment')}`, outcome `{merged.get('outcome')}`, "
-                  f"{len(((merged.get('dataset') or {}).get('profile') or {}).get('columns', []))}"
-                  " columns")
+        inputs = (
+            f"Treatment `{merged.get('treatment')}`, outcome `{merged.get('outcome')}`, "
+            f"{len(((merged.get('dataset') or {}).get('profile') or {}).get('columns', []))}"
+            " columns"
+        )
         output = said
         if update.get("graph"):
             output = "\n\n".join(p for p in [said, graph_details(merged)] if p)
@@ -305,27 +366,33 @@ def stage_view(stage: str, update: Mapping[str, Any] | None,
             pictures = [picture] if picture else []
     elif stage == "identification":
         graph = merged.get("graph") or {}
-        inputs = (f"Graph with {len(graph.get('nodes', []))} variables and "
-                  f"{len(graph.get('edges', []))} edges")
+        inputs = (
+            f"Graph with {len(graph.get('nodes', []))} variables and "
+            f"{len(graph.get('edges', []))} edges"
+        )
         ident = update.get("identification") or {}
         lines = [said]
         if ident:
-            lines.append(f"Estimand: **{ident.get('estimand')}**; adjustment set: "
-                         + (", ".join(f"`{c}`" for c in ident.get("adjustment_set", []))
-                            or "none"))
+            lines.append(
+                f"Estimand: **{ident.get('estimand')}**; adjustment set: "
+                + (", ".join(f"`{c}`" for c in ident.get("adjustment_set", [])) or "none")
+            )
         output = "\n\n".join(line for line in lines if line)
     elif stage == "estimation":
         ident = merged.get("identification") or {}
-        inputs = (f"Estimand {ident.get('estimand', '?')}, target "
-                  f"{str(merged.get('target') or 'ate').upper()}"
-                  + (f", method {merged['method']}" if merged.get("method") else ""))
+        inputs = (
+            f"Estimand {ident.get('estimand', '?')}, target "
+            f"{str(merged.get('target') or 'ate').upper()}"
+            + (f", method {merged['method']}" if merged.get("method") else "")
+        )
         estimation = update.get("estimation") or {}
         output = "\n\n".join(p for p in [said, estimates_table(estimation)] if p)
     elif stage == "refutation":
-        estimate = ((merged.get("estimation") or {}).get("estimate") or {})
+        estimate = (merged.get("estimation") or {}).get("estimate") or {}
         inputs = f"Estimate {number(estimate.get('value'))} by {estimate.get('label') or '?'}"
-        output = "\n\n".join(p for p in [said, refutations_table(update.get("refutation") or {})]
-                             if p)
+        output = "\n\n".join(
+            p for p in [said, refutations_table(update.get("refutation") or {})] if p
+        )
     else:
         if not said and not update.get("error"):
             return None
@@ -341,8 +408,9 @@ def progress_markdown(progress: Mapping[str, float], width: int = 20) -> str:
     for name, done in progress.items():
         done = min(max(float(done), 0.0), 1.0)
         filled = round(done * width)
-        lines.append(f"`{'█' * filled}{'░' * (width - filled)}` {done:4.0%} "
-                     f"{name.replace('_', ' ')}")
+        lines.append(
+            f"`{'█' * filled}{'░' * (width - filled)}` {done:4.0%} {name.replace('_', ' ')}"
+        )
     return "Running the refuters…\n\n" + "\n\n".join(lines) if lines else "Running the refuters…"
 
 
@@ -358,15 +426,22 @@ def final_answer(state: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     estimation = state.get("estimation") or {}
     estimate = result.get("estimate") or estimation.get("estimate") or {}
     ident = result.get("identification") or {}
-    parts = [f"## Effect of {result.get('treatment')} on {result.get('outcome')}",
-             estimation.get("reading", "")]
-    value_line = (f"**Estimate ({str(estimate.get('target', 'ate')).upper()}): "
-                  f"{number(estimate.get('value'), 6)}**")
+    parts = [
+        f"## Effect of {result.get('treatment')} on {result.get('outcome')}",
+        estimation.get("reading", ""),
+    ]
+    value_line = (
+        f"**Estimate ({str(estimate.get('target', 'ate')).upper()}): "
+        f"{number(estimate.get('value'), 6)}**"
+    )
     if estimate.get("ci_low") is not None and estimate.get("ci_high") is not None:
-        value_line += (f", 95% interval {number(estimate['ci_low'], 6)} to "
-                       f"{number(estimate['ci_high'], 6)}")
-    value_line += (f" — by {estimate.get('label') or estimate.get('method')}. "
-                   f"Exact value: `{exact(estimate.get('value'))}`")
+        value_line += (
+            f", 95% interval {number(estimate['ci_low'], 6)} to {number(estimate['ci_high'], 6)}"
+        )
+    value_line += (
+        f" — by {estimate.get('label') or estimate.get('method')}. "
+        f"Exact value: `{exact(estimate.get('value'))}`"
+    )
     parts.append(value_line)
     if ident.get("estimand"):
         adjusted = ", ".join(ident.get("adjustment_set") or []) or "nothing"
@@ -380,15 +455,23 @@ def final_answer(state: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     warnings = list(result.get("warnings") or [])
     for check in refutation.get("refutations", []):
         if check.get("status") in ("warn", "fail"):
-            warnings.append({"code": f"{check['name']} ({check['status']})",
-                             "message": check.get("reading", "")})
+            warnings.append(
+                {
+                    "code": f"{check['name']} ({check['status']})",
+                    "message": check.get("reading", ""),
+                }
+            )
     if warnings:
         parts.append("**Caveats**\n\n" + warnings_list(warnings))
     else:
-        parts.append("**Caveats**: no warnings were raised; the estimate still rests on the "
-                     "graph being right (no unmeasured confounder).")
-    parts.append("Download the script, notebook and report below; `python analysis.py` "
-                 "reproduces the estimate.")
+        parts.append(
+            "**Caveats**: no warnings were raised; the estimate still rests on the "
+            "graph being right (no unmeasured confounder)."
+        )
+    parts.append(
+        "Download the script, notebook and report below; `python analysis.py` "
+        "reproduces the estimate."
+    )
     return "\n\n".join(p for p in parts if p)
 
 
@@ -397,7 +480,7 @@ def pending_prompt(pending: Mapping[str, Any] | None) -> str:
         return ""
     if pending.get("kind") == "review_refutation":
         failed = ", ".join(pending.get("failed") or [])
-        return (f"**A stress test failed** ({failed}). {pending.get('question', '')}")
+        return f"**A stress test failed** ({failed}). {pending.get('question', '')}"
     return pending.get("question", "")
 
 
@@ -407,26 +490,46 @@ def buttons_for(state: Mapping[str, Any], pending: Mapping[str, Any] | None) -> 
     kind = (pending or {}).get("kind")
     buttons: list[ButtonSpec] = []
     if kind == "approve_graph":
-        buttons += [ButtonSpec("approve", "Approve graph", tooltip="Accept this graph and "
-                               "estimate the effect", icon="check"),
-                    ButtonSpec("edit_graph", "Edit graph", tooltip="Add, remove or reverse "
-                               "an edge", icon="pencil")]
+        buttons += [
+            ButtonSpec(
+                "approve",
+                "Approve graph",
+                tooltip="Accept this graph and estimate the effect",
+                icon="check",
+            ),
+            ButtonSpec(
+                "edit_graph", "Edit graph", tooltip="Add, remove or reverse an edge", icon="pencil"
+            ),
+        ]
     elif kind == "review_refutation":
-        buttons += [ButtonSpec("accept", "Accept with caveat", icon="check"),
-                    ButtonSpec("respecify", "Re-specify graph", icon="pencil")]
+        buttons += [
+            ButtonSpec("accept", "Accept with caveat", icon="check"),
+            ButtonSpec("respecify", "Re-specify graph", icon="pencil"),
+        ]
     if state.get("estimation"):
-        buttons.append(ButtonSpec("export", "Export", tooltip="Download analysis.py, "
-                                  "analysis.ipynb and report.md", icon="download"))
+        buttons.append(
+            ButtonSpec(
+                "export",
+                "Export",
+                tooltip="Download analysis.py, analysis.ipynb and report.md",
+                icon="download",
+            )
+        )
     return buttons
 
 
 def edit_help(state: Mapping[str, Any]) -> str:
     edges = (state.get("graph") or {}).get("edges", [])
-    example = f"`remove edge {edges[0]['cause']} -> {edges[0]['effect']}`" if edges else \
-        "`add edge age -> treat`"
-    return ("Type an edit and send it, for example " + example + ", `add edge A -> B`, "
-            "`reverse edge A -> B`, `mark X unobserved` or `mark X post-treatment`. "
-            "Ask `why X?` to see where an edge came from; say `approve` when it is right.")
+    example = (
+        f"`remove edge {edges[0]['cause']} -> {edges[0]['effect']}`"
+        if edges
+        else "`add edge age -> treat`"
+    )
+    return (
+        "Type an edit and send it, for example " + example + ", `add edge A -> B`, "
+        "`reverse edge A -> B`, `mark X unobserved` or `mark X post-treatment`. "
+        "Ask `why X?` to see where an edge came from; say `approve` when it is right."
+    )
 
 
 # --------------------------------------------------------------------------- messages
@@ -447,8 +550,9 @@ def message_markdown(message: Mapping[str, Any]) -> str:
 
 
 def message_pictures(message: Mapping[str, Any]) -> list[Picture]:
-    return [Picture(name=Path(p).name, path=p) for p in message.get("images") or []
-            if Path(p).is_file()]
+    return [
+        Picture(name=Path(p).name, path=p) for p in message.get("images") or [] if Path(p).is_file()
+    ]
 
 
 def message_files(message: Mapping[str, Any]) -> list[Path]:
@@ -481,11 +585,12 @@ def upload_problem(name: str, size: int | None, limit_mb: int) -> str | None:
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         kinds = ", ".join(SUPPORTED_SUFFIXES)
-        return (f"I can't read `{name}`: upload a table as {kinds} "
-                "(CSV, TSV, Parquet or Excel).")
+        return f"I can't read `{name}`: upload a table as {kinds} (CSV, TSV, Parquet or Excel)."
     if size is not None and size > limit_mb * 1024 * 1024:
-        return (f"`{name}` is {size / 2**20:.1f} MB, over the {limit_mb} MB upload limit "
-                "(CAUSAL_ASSISTANT_MAX_UPLOAD_MB). Upload a smaller extract or raise the limit.")
+        return (
+            f"`{name}` is {size / 2**20:.1f} MB, over the {limit_mb} MB upload limit "
+            "(CAUSAL_ASSISTANT_MAX_UPLOAD_MB). Upload a smaller extract or raise the limit."
+        )
     return None
 
 
@@ -521,7 +626,7 @@ def _simulated(entry: Mapping[str, Any]) -> list[float] | None:
 def refuter_pictures(state: Mapping[str, Any]) -> list[Picture]:
     """One panel of histograms, a cell per simulation refuter that kept its runs, with the
     estimate and, where it differs (the placebo's zero), what the refuter expects."""
-    from tools.plots import refuter_panel
+    from causal_assistant.tools.export.plots import refuter_panel
 
     estimate = (((state.get("estimation") or {}).get("estimate")) or {}).get("value")
     if estimate is None:
@@ -543,17 +648,23 @@ def refuter_pictures(state: Mapping[str, Any]) -> list[Picture]:
 def balance_pictures(model_data: Any, state: Mapping[str, Any]) -> list[Picture]:
     """Overlap and balance plots for a binary treatment with a backdoor adjustment set.
 
-    ``model_data`` is the agent's prepared frame (``tools.modeldata.ModelData``), so the
+    ``model_data`` is the agent's prepared frame (``tools.data.modeldata.ModelData``), so the
     covariates are exactly the encoded columns the estimators saw.
     """
     import numpy as np
 
-    from tools.overlap import propensity_scores
-    from tools.plots import balance_plot, overlap_plot, standardized_differences
+    from causal_assistant.tools.estimate.overlap import propensity_scores
+    from causal_assistant.tools.export.plots import (
+        balance_plot,
+        overlap_plot,
+        standardized_differences,
+    )
 
     ident = state.get("identification") or {}
-    if getattr(model_data, "treatment_kind", None) != "binary" or \
-            ident.get("estimand") != "backdoor":
+    if (
+        getattr(model_data, "treatment_kind", None) != "binary"
+        or ident.get("estimand") != "backdoor"
+    ):
         return []
     covariates = model_data.model_columns(ident.get("adjustment_set") or [])
     if not covariates:
@@ -566,5 +677,7 @@ def balance_pictures(model_data: Any, state: Mapping[str, Any]) -> list[Picture]
     weights = np.where(treated == 1, 1 / clipped, 1 / (1 - clipped))
     before = standardized_differences(frame[covariates], treated)
     after = standardized_differences(frame[covariates], treated, weights)
-    return [Picture(name="overlap", png=overlap_plot(scores, treated)),
-            Picture(name="balance", png=balance_plot(before, after))]
+    return [
+        Picture(name="overlap", png=overlap_plot(scores, treated)),
+        Picture(name="balance", png=balance_plot(before, after)),
+    ]

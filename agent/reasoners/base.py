@@ -10,9 +10,9 @@ from typing import Literal, Protocol
 import pandas as pd
 from pydantic import BaseModel
 
-from tools.intake import DatasetProfile
-from tools.modeling import ModelingResult
-from tools.results import AnalysisWarning
+from causal_assistant.tools.data.intake import DatasetProfile
+from causal_assistant.tools.model.modeling import ModelingResult
+from causal_assistant.tools.results import AnalysisWarning
 
 Target = Literal["ate", "att", "atc"]
 
@@ -33,6 +33,7 @@ class Reasoner(Protocol):
     def parse_question(self, question: str, profile: DatasetProfile) -> QuestionParse:
         """Map a question in words onto the treatment, outcome and target."""
 
-    def propose_graph(self, df: pd.DataFrame, profile: DatasetProfile, treatment: str,
-                      outcome: str, seed: int = 0) -> ModelingResult:
+    def propose_graph(
+        self, df: pd.DataFrame, profile: DatasetProfile, treatment: str, outcome: str, seed: int = 0
+    ) -> ModelingResult:
         """A causal graph over the dataset with a role and provenance for every column."""

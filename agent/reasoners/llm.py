@@ -32,10 +32,10 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ValidationError
 
-import prompts
-from agent.config import Settings
-from agent.reasoners.base import QuestionParse, Reasoner
-from agent.reasoners.validation import (
+from causal_assistant import prompts
+from causal_assistant.agent.config import Settings
+from causal_assistant.agent.reasoners.base import QuestionParse, Reasoner
+from causal_assistant.agent.reasoners.validation import (
     AnswerError,
     EdgeVote,
     GraphAnswer,
@@ -46,10 +46,16 @@ from agent.reasoners.validation import (
     data_conflicts,
     quoted,
 )
-from tools.graphs import CausalGraph, Edge, find_cycle
-from tools.intake import ColumnProfile, DatasetProfile
-from tools.modeling import ModelingResult, Role, RoleName, exclusion_reason, propose_graph
-from tools.results import AnalysisWarning, WarningCode
+from causal_assistant.tools.data.intake import ColumnProfile, DatasetProfile
+from causal_assistant.tools.model.graphs import CausalGraph, Edge, find_cycle
+from causal_assistant.tools.model.modeling import (
+    ModelingResult,
+    Role,
+    RoleName,
+    exclusion_reason,
+    propose_graph,
+)
+from causal_assistant.tools.results import AnalysisWarning, WarningCode
 
 MAX_SAMPLE_ROWS = 20
 MAX_LEVELS_SHOWN = 10
@@ -57,8 +63,9 @@ MAX_TEXT = 160
 MAX_ERROR_TEXT = 300
 MIN_MEAN_CONFIDENCE = 0.5
 # A 400 naming one of these is a server without that structured-output method, not a bad request.
-_METHOD_REFUSAL = re.compile(r"response_format|json_schema|json_object|tool|function",
-                             re.IGNORECASE)
+_METHOD_REFUSAL = re.compile(
+    r"response_format|json_schema|json_object|tool|function", re.IGNORECASE
+)
 
 Answer = TypeVar("Answer", bound=BaseModel)
 Checked = TypeVar("Checked")
@@ -72,44 +79,61 @@ class LLMUnavailable(Exception):
 class LLMReasoner:
     name = "llm"
 
-    def __init__(self, settings: Settings, fallback: Reasoner,
-                 chat_model: BaseChatModel | None = None) -> None:
+    def __init__(
+        self, settings: Settings, fallback: Reasoner, chat_model: BaseChatModel | None = None
+    ) -> None:
         self.settings = settings
         self.fallback = fallback
         # A local server needs no key, but the OpenAI client refuses to start without one.
         self.chat_model = chat_model or ChatOpenAI(
-            model=settings.model, api_key=settings.api_key or "unused",
-            base_url=settings.base_url, timeout=settings.llm_timeout_s, max_retries=0)
+            model=settings.model,
+            api_key=settings.api_key or "unused",
+            base_url=settings.base_url,
+            timeout=settings.llm_timeout_s,
+            max_retries=0,
+        )
         self.methods = list(settings.structured_methods)
 
     # ----------------------------------------------------------------------- reasoner API
 
     def parse_question(self, question: str, profile: DatasetProfile) -> QuestionParse:
-        task = render_prompt("question", question=json.dumps(question, ensure_ascii=False),
-                       data=data_block(_metadata(profile, self.settings.send_rows)))
+        task = render_prompt(
+            "question",
+            question=json.dumps(question, ensure_ascii=False),
+            data=data_block(_metadata(profile, self.settings.send_rows)),
+        )
         try:
-            answer, notes = self._ask(QuestionAnswer, task,
-                                      lambda a: check_question(a, profile))
+            answer, notes = self._ask(QuestionAnswer, task, lambda a: check_question(a, profile))
         except LLMUnavailable as exc:
             parsed = self.fallback.parse_question(question, profile)
             warning = _fallback_warning("read the question", exc)
-            return parsed.model_copy(update={
-                "note": f"{parsed.note} ({warning.message})",
-                "warnings": [*parsed.warnings, warning]})
-        return QuestionParse(treatment=answer.treatment, outcome=answer.outcome,
-                             target=answer.target, source="llm",
-                             note="; ".join([answer.rationale, *notes]))
+            return parsed.model_copy(
+                update={
+                    "note": f"{parsed.note} ({warning.message})",
+                    "warnings": [*parsed.warnings, warning],
+                }
+            )
+        return QuestionParse(
+            treatment=answer.treatment,
+            outcome=answer.outcome,
+            target=answer.target,
+            source="llm",
+            note="; ".join([answer.rationale, *notes]),
+        )
 
-    def propose_graph(self, df: pd.DataFrame, profile: DatasetProfile, treatment: str,
-                      outcome: str, seed: int = 0) -> ModelingResult:
+    def propose_graph(
+        self, df: pd.DataFrame, profile: DatasetProfile, treatment: str, outcome: str, seed: int = 0
+    ) -> ModelingResult:
         payload = _metadata(profile, self.settings.send_rows)
         if self.settings.send_rows:
             payload["sample_rows"] = _sample_rows(df, seed)
-        task = render_prompt("graph", treatment=quoted(treatment), outcome=quoted(outcome),
-                       data=data_block(payload))
+        task = render_prompt(
+            "graph", treatment=quoted(treatment), outcome=quoted(outcome), data=data_block(payload)
+        )
         try:
-            answer, notes = self._ask(GraphAnswer, task,
-                                      lambda a: check_graph(a, profile, treatment, outcome))
+            answer, notes = self._ask(
+                GraphAnswer, task, lambda a: check_graph(a, profile, treatment, outcome)
+            )
         except LLMUnavailable as exc:
             result = self.fallback.propose_graph(df, profile, treatment, outcome, seed=seed)
             result.warnings.append(_fallback_warning("propose a usable graph", exc))
@@ -119,14 +143,14 @@ class LLMReasoner:
         conflicts = data_conflicts(result.graph, data, df, profile, treatment, outcome, seed)
         result.warnings += conflicts
         if conflicts:
-            result.reading += (f" The data disagree with it in {len(conflicts)} place(s); "
-                               "see the warnings.")
+            result.reading += (
+                f" The data disagree with it in {len(conflicts)} place(s); see the warnings."
+            )
         return result
 
     # ----------------------------------------------------------------------- asking
 
-    def _ask(self, schema: type[Answer], task: str,
-             check: Callable[[Answer], Checked]) -> Checked:
+    def _ask(self, schema: type[Answer], task: str, check: Callable[[Answer], Checked]) -> Checked:
         """A checked answer, or ``LLMUnavailable`` once the budget of answers is spent.
 
         A method refusal is not an answer, so it does not count against the budget; it is
@@ -135,7 +159,8 @@ class LLMReasoner:
         schema_text = json.dumps(schema.model_json_schema(), ensure_ascii=False)
         base: list[BaseMessage] = [
             SystemMessage(prompts.load("system")),
-            HumanMessage(f"{task}\n\n{render_prompt('answer_format', schema=schema_text)}")]
+            HumanMessage(f"{task}\n\n{render_prompt('answer_format', schema=schema_text)}"),
+        ]
         messages, answers, last = base, 0, "no answer"
         while answers < max(1, self.settings.llm_retries):
             method = self._method()
@@ -155,20 +180,20 @@ class LLMReasoner:
 
     def _method(self) -> str:
         if not self.methods:
-            raise LLMUnavailable("the endpoint refused every structured-output method "
-                                 f"({', '.join(self.settings.structured_methods)})")
+            raise LLMUnavailable(
+                "the endpoint refused every structured-output method "
+                f"({', '.join(self.settings.structured_methods)})"
+            )
         return self.methods[0]
 
-    def _structured(self, schema: type[Answer], method: str,
-                    messages: list[BaseMessage]) -> Answer:
+    def _structured(self, schema: type[Answer], method: str, messages: list[BaseMessage]) -> Answer:
         """The parsed answer; every way the output can be malformed becomes AnswerError.
 
         langchain-openai reports malformed output differently per method: json_schema
         raises pydantic's ValidationError, json_mode an OutputParserException or a
         ``parsing_error``, function_calling just returns no parsed value.
         """
-        runnable = self.chat_model.with_structured_output(schema, method=method,
-                                                          include_raw=True)
+        runnable = self.chat_model.with_structured_output(schema, method=method, include_raw=True)
         try:
             output = runnable.invoke(messages)
         except (ValidationError, OutputParserException) as exc:
@@ -178,8 +203,9 @@ class LLMReasoner:
         raw = output["raw"]
         broken = getattr(raw, "invalid_tool_calls", None)
         detail = output["parsing_error"] or (broken[0].get("error") if broken else None)
-        raise AnswerError([f"the answer did not fit the JSON Schema: "
-                           f"{_clip(detail or 'it held no JSON object')}"])
+        raise AnswerError(
+            [f"the answer did not fit the JSON Schema: {_clip(detail or 'it held no JSON object')}"]
+        )
 
 
 # --------------------------------------------------------------------------- messages
@@ -201,29 +227,29 @@ def data_block(payload: dict) -> str:
 def _metadata(profile: DatasetProfile, with_levels: bool) -> dict:
     """Column names, kinds and summaries; category levels are cell values, so they go only
     where the user allowed rows to leave the machine."""
-    return {"n_rows": profile.n_rows,
-            "columns": [_column(c, with_levels) for c in profile.columns]}
+    return {"n_rows": profile.n_rows, "columns": [_column(c, with_levels) for c in profile.columns]}
 
 
 def _column(column: ColumnProfile, with_levels: bool) -> dict:
-    info: dict = {"name": column.name, "kind": column.kind,
-                  "missing_share": round(column.missing_share, 3),
-                  "distinct_values": column.n_unique}
+    info: dict = {
+        "name": column.name,
+        "kind": column.kind,
+        "missing_share": round(column.missing_share, 3),
+        "distinct_values": column.n_unique,
+    }
     for stat in ("mean", "std", "min", "max"):
         value = getattr(column, stat)
         if value is not None:
             info[stat] = float(f"{value:.4g}")
     if with_levels and column.levels:
-        info["most_common_levels"] = [_clip(level) for level in
-                                      column.levels[:MAX_LEVELS_SHOWN]]
+        info["most_common_levels"] = [_clip(level) for level in column.levels[:MAX_LEVELS_SHOWN]]
     return info
 
 
 def _sample_rows(df: pd.DataFrame, seed: int) -> list[dict]:
     """At most MAX_SAMPLE_ROWS seeded rows, only when the analyst allowed rows to leave."""
     sample = df.sample(n=min(MAX_SAMPLE_ROWS, len(df)), random_state=seed)
-    records = json.loads(sample.to_json(orient="records", date_format="iso",
-                                        default_handler=str))
+    records = json.loads(sample.to_json(orient="records", date_format="iso", default_handler=str))
     return [{k: _clip(v) if isinstance(v, str) else v for k, v in r.items()} for r in records]
 
 
@@ -245,31 +271,39 @@ def _describe(exc: Exception) -> str:
 
 
 def _fallback_warning(task: str, exc: LLMUnavailable) -> AnalysisWarning:
-    return AnalysisWarning(code=WarningCode.LLM_FALLBACK,
-                           message=f"The LLM could not {task} ({exc}); the offline reasoner "
-                                   "answered instead.")
+    return AnalysisWarning(
+        code=WarningCode.LLM_FALLBACK,
+        message=f"The LLM could not {task} ({exc}); the offline reasoner answered instead.",
+    )
 
 
 # --------------------------------------------------------------------------- voting
 
 
-def _assemble(answer: GraphAnswer, profile: DatasetProfile, treatment: str, outcome: str,
-              notes: Sequence[str]) -> ModelingResult:
+def _assemble(
+    answer: GraphAnswer, profile: DatasetProfile, treatment: str, outcome: str, notes: Sequence[str]
+) -> ModelingResult:
     """The graph the experts agree on: an edge is kept when more than half of them assert
     it with a mean confidence of at least one half; its note records the vote and why."""
     experts = [p.expert for p in answer.perspectives]
     tallies = _tally_edges(answer)
     kept = {pair: votes for pair, votes in tallies.items() if _wins(votes, len(experts))}
     edges = [Edge(cause=treatment, effect=outcome, source="user", note="the effect asked about")]
-    edges += [Edge(cause=c, effect=e, source="llm", note=_edge_note(votes, len(experts)))
-              for (c, e), votes in kept.items()]
+    edges += [
+        Edge(cause=c, effect=e, source="llm", note=_edge_note(votes, len(experts)))
+        for (c, e), votes in kept.items()
+    ]
     graph, dropped = _break_cycles(CausalGraph(nodes=[treatment, outcome], edges=edges), kept)
     result = ModelingResult(graph=graph, roles=[])
     result.roles = _roles(result, answer, profile, treatment, outcome)
-    result.reading = " ".join([
-        f"{len(experts)} expert perspectives from the LLM ({', '.join(experts)}) voted on "
-        f"{len(tallies)} edges; {len(kept) - len(dropped)} won a majority and form the graph.",
-        *dropped, *(f"Note: {n}." for n in notes)])
+    result.reading = " ".join(
+        [
+            f"{len(experts)} expert perspectives from the LLM ({', '.join(experts)}) voted on "
+            f"{len(tallies)} edges; {len(kept) - len(dropped)} won a majority and form the graph.",
+            *dropped,
+            *(f"Note: {n}." for n in notes),
+        ]
+    )
     return result
 
 
@@ -294,27 +328,38 @@ def _wins(votes: Votes, n_experts: int) -> bool:
 
 def _edge_note(votes: Votes, n_experts: int) -> str:
     reasons = "; ".join(f"{expert}: {_clip(vote.rationale)}" for expert, vote in votes)
-    return (f"LLM, {len(votes)} of {n_experts} experts (mean confidence "
-            f"{_mean_confidence(votes):.2f}). {reasons}")
+    return (
+        f"LLM, {len(votes)} of {n_experts} experts (mean confidence "
+        f"{_mean_confidence(votes):.2f}). {reasons}"
+    )
 
 
-def _break_cycles(graph: CausalGraph,
-                  kept: dict[tuple[str, str], Votes]) -> tuple[CausalGraph, list[str]]:
+def _break_cycles(
+    graph: CausalGraph, kept: dict[tuple[str, str], Votes]
+) -> tuple[CausalGraph, list[str]]:
     """Each expert's edges are acyclic, but their majority need not be: drop the weakest
     voted edge on each cycle and say so."""
     dropped = []
     while cycle := find_cycle(graph):
         pairs = [p for p in zip(cycle, cycle[1:], strict=False) if p in kept]
         weakest = min(pairs, key=lambda p: (len(kept[p]), _mean_confidence(kept[p])))
-        graph = graph.model_copy(update={"edges": [
-            e for e in graph.edges if (e.cause, e.effect) != weakest]})
-        dropped.append(f"{quoted(weakest[0])} -> {quoted(weakest[1])} was dropped to break "
-                       f"the cycle {' -> '.join(map(quoted, cycle))}.")
+        graph = graph.model_copy(
+            update={"edges": [e for e in graph.edges if (e.cause, e.effect) != weakest]}
+        )
+        dropped.append(
+            f"{quoted(weakest[0])} -> {quoted(weakest[1])} was dropped to break "
+            f"the cycle {' -> '.join(map(quoted, cycle))}."
+        )
     return graph, dropped
 
 
-def _roles(result: ModelingResult, answer: GraphAnswer, profile: DatasetProfile,
-           treatment: str, outcome: str) -> list[Role]:
+def _roles(
+    result: ModelingResult,
+    answer: GraphAnswer,
+    profile: DatasetProfile,
+    treatment: str,
+    outcome: str,
+) -> list[Role]:
     """A role for every column, read off the agreed graph so roles and edges agree; the
     experts' own role votes are kept as the evidence."""
     network = result.graph.to_networkx()
@@ -322,8 +367,10 @@ def _roles(result: ModelingResult, answer: GraphAnswer, profile: DatasetProfile,
     for perspective in answer.perspectives:
         for vote in perspective.roles:
             votes[vote.name].append((perspective.expert, vote))
-    roles = [Role(name=treatment, role="treatment", source="user", evidence="chosen as treatment"),
-             Role(name=outcome, role="outcome", source="user", evidence="chosen as outcome")]
+    roles = [
+        Role(name=treatment, role="treatment", source="user", evidence="chosen as treatment"),
+        Role(name=outcome, role="outcome", source="user", evidence="chosen as outcome"),
+    ]
     for name in profile.names():
         if name in (treatment, outcome):
             continue
@@ -332,17 +379,32 @@ def _roles(result: ModelingResult, answer: GraphAnswer, profile: DatasetProfile,
             roles.append(Role(name=name, role="excluded", source="heuristic", evidence=reason))
             result.warn(WarningCode.EXCLUDED_COLUMN, f"{name!r} left out: {reason}.")
         elif name not in network:
-            roles.append(Role(name=name, role="excluded", source="llm", evidence=_role_evidence(
-                "no edge to or from it won the experts' vote", votes[name])))
+            roles.append(
+                Role(
+                    name=name,
+                    role="excluded",
+                    source="llm",
+                    evidence=_role_evidence(
+                        "no edge to or from it won the experts' vote", votes[name]
+                    ),
+                )
+            )
         else:
             role = _structural_role(network, name, treatment, outcome)
-            roles.append(Role(name=name, role=role, source="llm", evidence=_role_evidence(
-                f"{role} by the edges the experts agreed on", votes[name])))
+            roles.append(
+                Role(
+                    name=name,
+                    role=role,
+                    source="llm",
+                    evidence=_role_evidence(
+                        f"{role} by the edges the experts agreed on", votes[name]
+                    ),
+                )
+            )
     return roles
 
 
-def _structural_role(network: nx.DiGraph, name: str, treatment: str,
-                     outcome: str) -> RoleName:
+def _structural_role(network: nx.DiGraph, name: str, treatment: str, outcome: str) -> RoleName:
     """The role the graph gives ``name``, in the offline reasoner's vocabulary."""
     if name in nx.descendants(network, treatment):
         if name in nx.descendants(network, outcome):
@@ -359,6 +421,8 @@ def _structural_role(network: nx.DiGraph, name: str, treatment: str,
 
 
 def _role_evidence(summary: str, votes: list[tuple[str, RoleVote]]) -> str:
-    said = "; ".join(f"{expert}: {vote.role} ({vote.confidence:.1f}), {_clip(vote.rationale)}"
-                     for expert, vote in votes)
+    said = "; ".join(
+        f"{expert}: {vote.role} ({vote.confidence:.1f}), {_clip(vote.rationale)}"
+        for expert, vote in votes
+    )
     return f"{summary}. {said}".strip()

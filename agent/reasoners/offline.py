@@ -8,9 +8,9 @@ import re
 
 import pandas as pd
 
-from agent.reasoners.base import QuestionParse
-from tools.intake import DatasetProfile
-from tools.modeling import ModelingResult, propose_graph
+from causal_assistant.agent.reasoners.base import QuestionParse
+from causal_assistant.tools.data.intake import DatasetProfile
+from causal_assistant.tools.model.modeling import ModelingResult, propose_graph
 
 CAUSE_PATTERNS = (
     r"effect of (?P<t>.+?) on (?P<y>.+)",
@@ -69,16 +69,27 @@ class OfflineReasoner:
                 outcomes = find_columns(match.group("y"), columns)
                 if treatments and outcomes and treatments[0] != outcomes[0]:
                     return QuestionParse(
-                        treatment=treatments[0], outcome=outcomes[0], target=target,
+                        treatment=treatments[0],
+                        outcome=outcomes[0],
+                        target=target,
                         note=f"read from the question's wording ({match.group(0)!r})",
-                        candidates={"treatment": treatments, "outcome": outcomes})
+                        candidates={"treatment": treatments, "outcome": outcomes},
+                    )
         mentioned = find_columns(question, columns)
         if len(mentioned) == 2:
-            return QuestionParse(treatment=mentioned[0], outcome=mentioned[1], target=target,
-                                 note="the first column named is taken as the treatment")
-        return QuestionParse(target=target, candidates={"mentioned": mentioned},
-                             note="the question does not name a treatment and an outcome")
+            return QuestionParse(
+                treatment=mentioned[0],
+                outcome=mentioned[1],
+                target=target,
+                note="the first column named is taken as the treatment",
+            )
+        return QuestionParse(
+            target=target,
+            candidates={"mentioned": mentioned},
+            note="the question does not name a treatment and an outcome",
+        )
 
-    def propose_graph(self, df: pd.DataFrame, profile: DatasetProfile, treatment: str,
-                      outcome: str, seed: int = 0) -> ModelingResult:
+    def propose_graph(
+        self, df: pd.DataFrame, profile: DatasetProfile, treatment: str, outcome: str, seed: int = 0
+    ) -> ModelingResult:
         return propose_graph(df, profile, treatment, outcome, seed=seed)

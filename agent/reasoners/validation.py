@@ -17,16 +17,21 @@ import networkx as nx
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from agent.reasoners.base import Target
-from tools.critique import critique_graph
-from tools.discovery import BlockMatrix, encode
-from tools.graphs import CausalGraph, Edge, find_cycle
-from tools.intake import DatasetProfile
-from tools.modeling import UNUSABLE_KINDS, ModelingResult, exclusion_reason
-from tools.results import AnalysisWarning, WarningCode
+from causal_assistant.agent.reasoners.base import Target
+from causal_assistant.tools.data.intake import DatasetProfile
+from causal_assistant.tools.model.critique import critique_graph
+from causal_assistant.tools.model.discovery import BlockMatrix, encode
+from causal_assistant.tools.model.graphs import CausalGraph, Edge, find_cycle
+from causal_assistant.tools.model.modeling import UNUSABLE_KINDS, ModelingResult, exclusion_reason
+from causal_assistant.tools.results import AnalysisWarning, WarningCode
 
 VotedRole = Literal[
-    "confounder", "outcome_predictor", "instrument", "mediator", "collider", "descendant",
+    "confounder",
+    "outcome_predictor",
+    "instrument",
+    "mediator",
+    "collider",
+    "descendant",
     "excluded",
 ]
 DOWNSTREAM_ROLES = ("mediator", "collider", "descendant")
@@ -103,16 +108,19 @@ class ColumnMatcher:
             return name
         key = _name_key(name)
         same = [c for c in self.columns if _name_key(c) == key]
-        close = same or difflib.get_close_matches(name, self.columns, n=2,
-                                                  cutoff=CLOSE_MATCH_CUTOFF)
+        close = same or difflib.get_close_matches(
+            name, self.columns, n=2, cutoff=CLOSE_MATCH_CUTOFF
+        )
         if len(close) == 1:
             note = f"the LLM wrote {quoted(name)}, read as the column {quoted(close[0])}"
             if note not in self.notes:
                 self.notes.append(note)
             return close[0]
         hint = f" (it could be {' or '.join(map(quoted, close))})" if close else ""
-        self.problems.append(f"{quoted(name)} is not a column of the dataset{hint}; "
-                             "use only the exact names from the data block")
+        self.problems.append(
+            f"{quoted(name)} is not a column of the dataset{hint}; "
+            "use only the exact names from the data block"
+        )
         return None
 
 
@@ -120,8 +128,9 @@ def _name_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name).casefold()
 
 
-def check_question(answer: QuestionAnswer,
-                   profile: DatasetProfile) -> tuple[QuestionAnswer, list[str]]:
+def check_question(
+    answer: QuestionAnswer, profile: DatasetProfile
+) -> tuple[QuestionAnswer, list[str]]:
     """The answer with names resolved to columns, and notes on close matches.
 
     Raises ``AnswerError`` for unknown columns, treatment equal to outcome, and columns
@@ -133,21 +142,25 @@ def check_question(answer: QuestionAnswer,
     outcome = match(answer.outcome) if answer.outcome else None
     problems = match.problems
     if treatment and treatment == outcome:
-        problems.append(f"treatment and outcome are both {quoted(treatment)}; "
-                        "they must be two different columns")
+        problems.append(
+            f"treatment and outcome are both {quoted(treatment)}; "
+            "they must be two different columns"
+        )
     for label, name in (("treatment", treatment), ("outcome", outcome)):
         kind = name and profile.column(name).kind
         if kind in UNUSABLE_KINDS:
-            problems.append(f"the {label} {quoted(name)} is of kind {kind}, which cannot "
-                            f"be the {label}")
+            problems.append(
+                f"the {label} {quoted(name)} is of kind {kind}, which cannot be the {label}"
+            )
     if problems:
         raise AnswerError(problems)
     resolved = answer.model_copy(update={"treatment": treatment, "outcome": outcome})
     return resolved, match.notes
 
 
-def check_graph(answer: GraphAnswer, profile: DatasetProfile, treatment: str,
-                outcome: str) -> tuple[GraphAnswer, list[str]]:
+def check_graph(
+    answer: GraphAnswer, profile: DatasetProfile, treatment: str, outcome: str
+) -> tuple[GraphAnswer, list[str]]:
     """Each perspective with names resolved to columns, and notes on close matches.
 
     Raises ``AnswerError`` for unknown columns, self loops, the outcome causing the
@@ -167,26 +180,38 @@ def check_graph(answer: GraphAnswer, profile: DatasetProfile, treatment: str,
             if cause == effect:
                 problems.append(f"{who} has an edge from {quoted(cause)} to itself")
             elif (cause, effect) == (outcome, treatment):
-                problems.append(f"{who} has the outcome {quoted(outcome)} causing the "
-                                f"treatment {quoted(treatment)}; that edge is not allowed")
+                problems.append(
+                    f"{who} has the outcome {quoted(outcome)} causing the "
+                    f"treatment {quoted(treatment)}; that edge is not allowed"
+                )
             else:
                 for name in (cause, effect):
                     reason = _unusable(profile, name)
                     if reason:
-                        problems.append(f"{who} uses {quoted(name)} in an edge, but it is "
-                                        f"{reason}; give it the role excluded instead")
+                        problems.append(
+                            f"{who} uses {quoted(name)} in an edge, but it is "
+                            f"{reason}; give it the role excluded instead"
+                        )
                 edges.append(vote.model_copy(update={"cause": cause, "effect": effect}))
         roles = []
         for vote in perspective.roles:
             name = match(vote.name)
             if name is not None and name not in (treatment, outcome):
                 roles.append(vote.model_copy(update={"name": name}))
-        cycle = find_cycle(CausalGraph(nodes=[], edges=[
-            Edge(cause=treatment, effect=outcome),
-            *(Edge(cause=e.cause, effect=e.effect) for e in edges)]))
+        cycle = find_cycle(
+            CausalGraph(
+                nodes=[],
+                edges=[
+                    Edge(cause=treatment, effect=outcome),
+                    *(Edge(cause=e.cause, effect=e.effect) for e in edges),
+                ],
+            )
+        )
         if cycle:
-            problems.append(f"{who}'s edges form a cycle: "
-                            f"{' -> '.join(map(quoted, cycle))}; remove or reverse one edge")
+            problems.append(
+                f"{who}'s edges form a cycle: "
+                f"{' -> '.join(map(quoted, cycle))}; remove or reverse one edge"
+            )
         perspectives.append(perspective.model_copy(update={"edges": edges, "roles": roles}))
     if problems:
         raise AnswerError(problems)
@@ -202,9 +227,15 @@ def _unusable(profile: DatasetProfile, name: str) -> str | None:
 # --------------------------------------------------------------------------- data checks
 
 
-def data_conflicts(graph: CausalGraph, data: ModelingResult, df: pd.DataFrame,
-                   profile: DatasetProfile, treatment: str, outcome: str,
-                   seed: int = 0) -> list[AnalysisWarning]:
+def data_conflicts(
+    graph: CausalGraph,
+    data: ModelingResult,
+    df: pd.DataFrame,
+    profile: DatasetProfile,
+    treatment: str,
+    outcome: str,
+    seed: int = 0,
+) -> list[AnalysisWarning]:
     """Where the data disagree with the LLM's graph, one warning per disagreement.
 
     Evidence against edges the LLM asserts: the data-based proposal (a variable it finds
@@ -213,18 +244,22 @@ def data_conflicts(graph: CausalGraph, data: ModelingResult, df: pd.DataFrame,
     Evidence against what the LLM left out: the critique's tests of the independences the
     graph implies, and columns outside the graph that the data tie to both ends.
     """
-    claims = [*_proposal_conflicts(graph, data, treatment),
-              *_unsupported_edges(graph, df, profile, seed)]
+    claims = [
+        *_proposal_conflicts(graph, data, treatment),
+        *_unsupported_edges(graph, df, profile, seed),
+    ]
     warnings = [AnalysisWarning(code=WarningCode.GRAPH_DATA_CONFLICT, message=m) for m in claims]
     critique = critique_graph(df, profile, graph, treatment, outcome, seed=seed)
     return warnings + [w for w in critique.warnings if w.code in CRITIQUE_CODES]
 
 
 def _proposal_conflicts(graph: CausalGraph, data: ModelingResult, treatment: str) -> list[str]:
-    downstream = {r.name: f"{r.role}: {r.evidence}" for r in data.roles
-                  if r.role in DOWNSTREAM_ROLES}
-    downstream.update({n: "marked post-treatment" for n in data.graph.post_treatment
-                       if n not in downstream})
+    downstream = {
+        r.name: f"{r.role}: {r.evidence}" for r in data.roles if r.role in DOWNSTREAM_ROLES
+    }
+    downstream.update(
+        {n: "marked post-treatment" for n in data.graph.post_treatment if n not in downstream}
+    )
     after = nx.descendants(graph.to_networkx(), treatment)
     messages, reported = [], set()
     for name, evidence in downstream.items():
@@ -234,20 +269,26 @@ def _proposal_conflicts(graph: CausalGraph, data: ModelingResult, treatment: str
             shown = ", ".join(f"{quoted(e.cause)} -> {quoted(e.effect)}" for e in claims)
             messages.append(
                 f"The LLM puts {quoted(name)} before the treatment ({shown}), but the "
-                f"data-based proposal finds it downstream of {quoted(treatment)} ({evidence}).")
+                f"data-based proposal finds it downstream of {quoted(treatment)} ({evidence})."
+            )
     for edge in _llm_edges(graph):
         reverse = data.graph.edge(edge.effect, edge.cause)
-        if reverse is not None and reverse.source in EVIDENCE_SOURCES \
-                and edge.cause not in reported:
+        if (
+            reverse is not None
+            and reverse.source in EVIDENCE_SOURCES
+            and edge.cause not in reported
+        ):
             messages.append(
                 f"The LLM's edge {quoted(edge.cause)} -> {quoted(edge.effect)} runs against "
                 f"the data-based proposal's {quoted(edge.effect)} -> {quoted(edge.cause)} "
-                f"({reverse.source}: {reverse.note or 'no note'}).")
+                f"({reverse.source}: {reverse.note or 'no note'})."
+            )
     return messages
 
 
-def _unsupported_edges(graph: CausalGraph, df: pd.DataFrame, profile: DatasetProfile,
-                       seed: int) -> list[str]:
+def _unsupported_edges(
+    graph: CausalGraph, df: pd.DataFrame, profile: DatasetProfile, seed: int
+) -> list[str]:
     """LLM edges whose ends show no association once the effect's other parents are held
     fixed: the data give the claim no support (weak edges in small samples land here too,
     which is why this is a warning and not a rejection). Nodes are checked columns."""
@@ -266,7 +307,8 @@ def _unsupported_edges(graph: CausalGraph, df: pd.DataFrame, profile: DatasetPro
             held = f" given {_listed(given)}" if given else ""
             messages.append(
                 f"The LLM's edge {quoted(edge.cause)} -> {quoted(edge.effect)} has no support "
-                f"in the data: no association{held} ({test.describe()}).")
+                f"in the data: no association{held} ({test.describe()})."
+            )
     return messages
 
 

@@ -10,11 +10,11 @@ from typing import Literal
 import networkx as nx
 from pydantic import PrivateAttr
 
-from tools import portable
-from tools.adjustment import backdoor_set
-from tools.graphs import CausalGraph
-from tools.modeldata import ModelData
-from tools.results import ToolResult, WarningCode
+from causal_assistant.tools import portable
+from causal_assistant.tools.data.modeldata import ModelData
+from causal_assistant.tools.identify.adjustment import backdoor_set
+from causal_assistant.tools.model.graphs import CausalGraph
+from causal_assistant.tools.results import ToolResult, WarningCode
 
 Design = Literal["backdoor", "frontdoor", "iv", "none"]
 
@@ -32,8 +32,9 @@ class IdentificationResult(ToolResult):
         return self._estimand
 
 
-def identify_effect(data: ModelData, adjustment: list[str] | None = None,
-                    prefer: Design | None = None) -> IdentificationResult:
+def identify_effect(
+    data: ModelData, adjustment: list[str] | None = None, prefer: Design | None = None
+) -> IdentificationResult:
     """Identify the effect of the treatment on the outcome in ``data.graph``.
 
     ``adjustment`` (user variable names) overrides DoWhy's backdoor set; ``prefer`` picks a
@@ -43,11 +44,11 @@ def identify_effect(data: ModelData, adjustment: list[str] | None = None,
         model_adjustment = _optimal_adjustment(data)
     else:
         model_adjustment = data.model_columns(adjustment)
-    estimand = portable.identify(data.frame, data.graph, data.model_treatment,
-                                 data.model_outcome, model_adjustment)
+    estimand = portable.identify(
+        data.frame, data.graph, data.model_treatment, data.model_outcome, model_adjustment
+    )
     found = {
-        "backdoor": estimand.estimands.get("backdoor") is not None
-        and model_adjustment is not None,
+        "backdoor": estimand.estimands.get("backdoor") is not None and model_adjustment is not None,
         "frontdoor": bool(estimand.frontdoor_variables),
         "iv": bool(estimand.instrumental_variables),
     }
@@ -55,7 +56,8 @@ def identify_effect(data: ModelData, adjustment: list[str] | None = None,
     design = prefer if prefer in available else (available[0] if available else "none")
     result = IdentificationResult(
         estimand=design,
-        adjustment_set=data.originals(estimand.get_backdoor_variables()) if found["backdoor"]
+        adjustment_set=data.originals(estimand.get_backdoor_variables())
+        if found["backdoor"]
         else [],
         instruments=data.originals(list(estimand.instrumental_variables or [])),
         frontdoor=data.originals(list(estimand.frontdoor_variables or [])),
@@ -63,8 +65,10 @@ def identify_effect(data: ModelData, adjustment: list[str] | None = None,
     )
     result._estimand = estimand
     result.reading = _reading(result, data)
-    result.code = f"estimand = identify(frame, graph, {data.model_treatment!r}, " \
-                  f"{data.model_outcome!r}, {model_adjustment!r})\n"
+    result.code = (
+        f"estimand = identify(frame, graph, {data.model_treatment!r}, "
+        f"{data.model_outcome!r}, {model_adjustment!r})\n"
+    )
     if design == "none":
         result.warn(WarningCode.UNIDENTIFIABLE, result.reading)
     return result
@@ -72,9 +76,12 @@ def identify_effect(data: ModelData, adjustment: list[str] | None = None,
 
 def _optimal_adjustment(data: ModelData) -> list[str] | None:
     """The smallest-variance valid backdoor set of the model graph (None: no valid set)."""
-    graph = CausalGraph(nodes=list(data.graph.nodes), unobserved=data.unobserved,
-                        post_treatment=data.post_treatment,
-                        edges=CausalGraph.from_edges(data.graph.edges).edges)
+    graph = CausalGraph(
+        nodes=list(data.graph.nodes),
+        unobserved=data.unobserved,
+        post_treatment=data.post_treatment,
+        edges=CausalGraph.from_edges(data.graph.edges).edges,
+    )
     return backdoor_set(graph, data.model_treatment, data.model_outcome)
 
 
@@ -82,28 +89,40 @@ def _reading(result: IdentificationResult, data: ModelData) -> str:
     t, y = data.treatment, data.outcome
     if result.estimand == "backdoor":
         if not result.adjustment_set:
-            return (f"No variable in the graph opens a backdoor path from {t} to {y}, so the "
-                    "plain comparison is causal under this graph.")
-        return (f"Adjusting for {', '.join(result.adjustment_set)} blocks every backdoor path "
-                f"from {t} to {y}, so the effect is identified by backdoor adjustment.")
+            return (
+                f"No variable in the graph opens a backdoor path from {t} to {y}, so the "
+                "plain comparison is causal under this graph."
+            )
+        return (
+            f"Adjusting for {', '.join(result.adjustment_set)} blocks every backdoor path "
+            f"from {t} to {y}, so the effect is identified by backdoor adjustment."
+        )
     if result.estimand == "frontdoor":
-        return (f"{', '.join(result.frontdoor)} carries all of {t}'s effect on {y} and is not "
-                "confounded with it, so the effect is identified by the front-door formula.")
+        return (
+            f"{', '.join(result.frontdoor)} carries all of {t}'s effect on {y} and is not "
+            "confounded with it, so the effect is identified by the front-door formula."
+        )
     if result.estimand == "iv":
-        return (f"{', '.join(result.instruments)} moves {t} and reaches {y} only through it "
-                "(an untestable assumption you must own), so the effect is identified by "
-                "instrumental variables.")
+        return (
+            f"{', '.join(result.instruments)} moves {t} and reaches {y} only through it "
+            "(an untestable assumption you must own), so the effect is identified by "
+            "instrumental variables."
+        )
     return _why_not(data)
 
 
 def _why_not(data: ModelData) -> str:
     """Name the unobserved confounders and say what would fix the design."""
     graph, t, y = data.graph, data.model_treatment, data.model_outcome
-    latent = [n for n in data.unobserved
-              if nx.has_path(graph, n, t) and nx.has_path(graph, n, y)]
-    culprit = (f"the unobserved {', '.join(data.originals(latent))} affects both "
-               f"{data.treatment} and {data.outcome}" if latent
-               else f"a backdoor path from {data.treatment} to {data.outcome} cannot be blocked")
-    return (f"The effect is not identified: {culprit}, and the graph has no instrument or "
-            "front-door mediator. Measure the confounder, or add an instrument (a variable "
-            "that moves the treatment and reaches the outcome only through it).")
+    latent = [n for n in data.unobserved if nx.has_path(graph, n, t) and nx.has_path(graph, n, y)]
+    culprit = (
+        f"the unobserved {', '.join(data.originals(latent))} affects both "
+        f"{data.treatment} and {data.outcome}"
+        if latent
+        else f"a backdoor path from {data.treatment} to {data.outcome} cannot be blocked"
+    )
+    return (
+        f"The effect is not identified: {culprit}, and the graph has no instrument or "
+        "front-door mediator. Measure the confounder, or add an instrument (a variable "
+        "that moves the treatment and reaches the outcome only through it)."
+    )

@@ -25,8 +25,8 @@ import pyarrow.parquet as pq
 from pandas.api import types as ptypes
 from pydantic import BaseModel
 
-from tools.errors import InputError
-from tools.results import ToolResult, WarningCode
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.results import ToolResult, WarningCode
 
 ColumnKind = Literal[
     "binary", "continuous", "count", "categorical", "datetime", "identifier", "constant", "text"

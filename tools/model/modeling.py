@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from tools.critique import across, screened_off, settle_anchors
-from tools.discovery import (
+from causal_assistant.tools.data.intake import UNUSABLE_KINDS, DatasetProfile
+from causal_assistant.tools.model.critique import across, screened_off, settle_anchors
+from causal_assistant.tools.model.discovery import (
     BlockMatrix,
     BlockTest,
     DiscoveryResult,
@@ -36,13 +37,20 @@ from tools.discovery import (
     discover,
     encode,
 )
-from tools.graphs import CausalGraph, Edge
-from tools.intake import UNUSABLE_KINDS, DatasetProfile
-from tools.results import ToolResult, WarningCode
+from causal_assistant.tools.model.graphs import CausalGraph, Edge
+from causal_assistant.tools.results import ToolResult, WarningCode
 
 RoleName = Literal[
-    "treatment", "outcome", "confounder", "outcome_predictor", "instrument", "mediator",
-    "collider", "descendant", "unrelated", "excluded",
+    "treatment",
+    "outcome",
+    "confounder",
+    "outcome_predictor",
+    "instrument",
+    "mediator",
+    "collider",
+    "descendant",
+    "unrelated",
+    "excluded",
 ]
 EvidenceSource = Literal["data", "heuristic", "llm", "user", "default"]
 Timing = Literal["pre", "post", "after_outcome", "unknown"]
@@ -56,12 +64,51 @@ SCREEN_ALPHA = 0.01
 MIN_ROWS = 30
 MAX_DISCOVERY_VARS = 30
 
-PRE_WORDS = {"baseline", "base", "bl", "pre", "prior", "before", "initial", "lag", "lagged",
-             "previous", "prev", "past", "intake", "enrollment", "enrolment", "screening"}
-POST_WORDS = {"post", "after", "follow", "followup", "fu", "later", "final", "exit",
-              "discharge", "subsequent"}
-FIXED_WORDS = {"age", "sex", "gender", "race", "ethnicity", "black", "white", "hispanic",
-               "hisp", "born", "birth", "birthplace", "nationality"}
+PRE_WORDS = {
+    "baseline",
+    "base",
+    "bl",
+    "pre",
+    "prior",
+    "before",
+    "initial",
+    "lag",
+    "lagged",
+    "previous",
+    "prev",
+    "past",
+    "intake",
+    "enrollment",
+    "enrolment",
+    "screening",
+}
+POST_WORDS = {
+    "post",
+    "after",
+    "follow",
+    "followup",
+    "fu",
+    "later",
+    "final",
+    "exit",
+    "discharge",
+    "subsequent",
+}
+FIXED_WORDS = {
+    "age",
+    "sex",
+    "gender",
+    "race",
+    "ethnicity",
+    "black",
+    "white",
+    "hispanic",
+    "hisp",
+    "born",
+    "birth",
+    "birthplace",
+    "nationality",
+}
 TIME_ZERO = re.compile(r"(?:^|[_\W])(?:t|time|wave|visit)?0$")
 
 
@@ -126,8 +173,9 @@ def timing_hint(name: str, treatment: str, outcome: str) -> tuple[Timing, str]:
         return "pre", "name ends in time zero ('0')"
     if year and t_year and year != t_year:
         when = "before" if year < t_year else "after"
-        return ("pre" if year < t_year else "post"), \
-            f"name refers to {year}, {when} the treatment's {t_year}"
+        return (
+            "pre" if year < t_year else "post"
+        ), f"name refers to {year}, {when} the treatment's {t_year}"
     if year and y_year and not t_year:
         if year < y_year:
             return "pre", f"name refers to {year}, before the outcome's {y_year}"
@@ -140,8 +188,9 @@ def timing_hint(name: str, treatment: str, outcome: str) -> tuple[Timing, str]:
 # --------------------------------------------------------------------------- proposal
 
 
-def propose_graph(df: pd.DataFrame, profile: DatasetProfile, treatment: str,
-                  outcome: str, seed: int = 0) -> ModelingResult:
+def propose_graph(
+    df: pd.DataFrame, profile: DatasetProfile, treatment: str, outcome: str, seed: int = 0
+) -> ModelingResult:
     """A graph over the usable columns, with each column's role relative to the question."""
     proposal = _Proposal(df, profile, treatment, outcome, seed)
     return proposal.run()
@@ -150,14 +199,17 @@ def propose_graph(df: pd.DataFrame, profile: DatasetProfile, treatment: str,
 class _Proposal:
     """The steps of one proposal, sharing the prepared data and the collected evidence."""
 
-    def __init__(self, df: pd.DataFrame, profile: DatasetProfile, treatment: str,
-                 outcome: str, seed: int) -> None:
+    def __init__(
+        self, df: pd.DataFrame, profile: DatasetProfile, treatment: str, outcome: str, seed: int
+    ) -> None:
         self.df, self.profile, self.t, self.y, self.seed = df, profile, treatment, outcome, seed
         self.roles: dict[str, Role] = {
-            treatment: Role(name=treatment, role="treatment", source="user",
-                            evidence="chosen as treatment"),
-            outcome: Role(name=outcome, role="outcome", source="user",
-                          evidence="chosen as outcome"),
+            treatment: Role(
+                name=treatment, role="treatment", source="user", evidence="chosen as treatment"
+            ),
+            outcome: Role(
+                name=outcome, role="outcome", source="user", evidence="chosen as outcome"
+            ),
         }
         self.result = ModelingResult(graph=CausalGraph(nodes=[treatment, outcome]), roles=[])
         self.timing: dict[str, tuple[Timing, str]] = {}
@@ -229,13 +281,18 @@ class _Proposal:
                 self._exclude(name, f"near-copy of the outcome (|r| = {abs(r):.3f})", "data")
             else:
                 kept.append(name)
-        numeric = [n for n in kept if len(self.matrix.columns[n]) == 1
-                   and self.profile.column(n).kind in ("continuous", "count", "binary")]
+        numeric = [
+            n
+            for n in kept
+            if len(self.matrix.columns[n]) == 1
+            and self.profile.column(n).kind in ("continuous", "count", "binary")
+        ]
         if not numeric or self.profile.column(self.y).kind == "binary":
             return kept
-        x = np.column_stack([np.ones(len(frame))]
-                            + [encode(frame, {n: self.profile.column(n).kind})[n][:, 0]
-                               for n in [self.t, *numeric]])
+        x = np.column_stack(
+            [np.ones(len(frame))]
+            + [encode(frame, {n: self.profile.column(n).kind})[n][:, 0] for n in [self.t, *numeric]]
+        )
         y = encode(frame, {self.y: self.profile.column(self.y).kind})[self.y][:, 0]
         beta, *_ = np.linalg.lstsq(x, y, rcond=None)
         r2 = 1 - np.var(y - x @ beta) / max(np.var(y), 1e-300)
@@ -243,15 +300,23 @@ class _Proposal:
             return kept
         share = np.abs(beta[2:]) * x[:, 2:].std(0) / max(y.std(), 1e-300)
         unit = np.abs(np.abs(beta[2:]) - 1) < COMPONENT_UNIT
-        parts = {n for n, s, u in zip(numeric, share, unit, strict=True)
-                 if s >= COMPONENT_SHARE and u}
+        parts = {
+            n for n, s, u in zip(numeric, share, unit, strict=True) if s >= COMPONENT_SHARE and u
+        }
         for name in parts:
             if self.timing[name][0] == "pre":
-                self._note(name, f"{self.y} is computed from it (R² {r2:.4f}), but it was "
-                                 f"measured before treatment ({self.timing[name][1]}): kept")
+                self._note(
+                    name,
+                    f"{self.y} is computed from it (R² {r2:.4f}), but it was "
+                    f"measured before treatment ({self.timing[name][1]}): kept",
+                )
             else:
-                self._exclude(name, f"a component of the outcome: {self.y} is computed from "
-                                    f"{', '.join(sorted(parts))} (R² {r2:.4f})", "data")
+                self._exclude(
+                    name,
+                    f"a component of the outcome: {self.y} is computed from "
+                    f"{', '.join(sorted(parts))} (R² {r2:.4f})",
+                    "data",
+                )
         return [n for n in kept if n not in parts or self.timing[n][0] == "pre"]
 
     def _note(self, name: str, text: str) -> None:
@@ -259,17 +324,24 @@ class _Proposal:
 
     # ----------------------------------------------------------------- discovery
 
-    def _discover(self, frame: pd.DataFrame, kinds: dict[str, str],
-                  candidates: list[str]) -> DiscoveryResult:
+    def _discover(
+        self, frame: pd.DataFrame, kinds: dict[str, str], candidates: list[str]
+    ) -> DiscoveryResult:
         """Discovery on the columns most associated with treatment or outcome, with the
         name hints as tiers and treatment -> outcome required."""
-        strength = {n: max(abs(self.matrix.test(n, self.t).r), abs(self.matrix.test(n, self.y).r))
-                    for n in candidates}
+        strength = {
+            n: max(abs(self.matrix.test(n, self.t).r), abs(self.matrix.test(n, self.y).r))
+            for n in candidates
+        }
         chosen = sorted(candidates, key=lambda n: -strength[n])[:MAX_DISCOVERY_VARS]
         chosen = [n for n in candidates if n in chosen]
         knowledge = Knowledge(
-            tiers=[[n for n in chosen if self.timing[n][0] == "pre"], [self.t],
-                   [n for n in chosen if self.timing[n][0] == "post"], [self.y]],
+            tiers=[
+                [n for n in chosen if self.timing[n][0] == "pre"],
+                [self.t],
+                [n for n in chosen if self.timing[n][0] == "post"],
+                [self.y],
+            ],
             required=[(self.t, self.y)],
         )
         names = [self.t, self.y, *chosen]
@@ -290,12 +362,14 @@ class _Proposal:
         data put them across the treatment from the other anchors."""
         skeleton, directed = discovery.skeleton(), discovery.directed()
         trusted = [n for n in skeleton.neighbors(self.t) if self.timing.get(n, ("",))[0] == "pre"]
-        found = [n for n in directed.predecessors(self.t)
-                 if self.timing.get(n, ("",))[0] != "post"]
+        found = [n for n in directed.predecessors(self.t) if self.timing.get(n, ("",))[0] != "post"]
         kept, dropped = settle_anchors(self.matrix, self.t, self.y, trusted, found)
         for name in dropped:
-            self._note(name, f"{discovery.algorithm.upper()} orients it into {self.t}, but "
-                             f"the data put it across {self.t} from other causes of {self.t}")
+            self._note(
+                name,
+                f"{discovery.algorithm.upper()} orients it into {self.t}, but "
+                f"the data put it across {self.t} from other causes of {self.t}",
+            )
         return kept
 
     def _downstream(self, candidates: list[str], discovery: DiscoveryResult) -> dict[str, str]:
@@ -320,27 +394,37 @@ class _Proposal:
             past_outcome = name in after_y and screened_off(self.matrix, name, self.t, [self.y])
             if past_outcome:
                 pc = self._pc_note(discovery, self.y, name)
-                self._exclude(name, f"downstream of the outcome: {past_outcome}"
-                                    + (f"; {pc}" if pc else ""), "data")
+                self._exclude(
+                    name,
+                    f"downstream of the outcome: {past_outcome}" + (f"; {pc}" if pc else ""),
+                    "data",
+                )
                 continue
             if timing == "post":
                 self._note(name, f"after treatment by its name ({why})")
                 downstream[name] = "heuristic"
                 continue
             oriented = f"{discovery.algorithm.upper()} orients it after {self.t}"
-            checks = [found for a in anchors
-                      if (found := across(self.matrix, name, a, self.t, self.y, anchors))]
+            checks = [
+                found
+                for a in anchors
+                if (found := across(self.matrix, name, a, self.t, self.y, anchors))
+            ]
             if any(needs_outcome for _, needs_outcome in checks):
                 self.after_outcome.add(name)
             confirmed = checks[0][0] if checks else None
             if confirmed:
-                self._note(name, "; ".join([oriented, confirmed] if name in after_t
-                                           else [confirmed]))
+                self._note(
+                    name, "; ".join([oriented, confirmed] if name in after_t else [confirmed])
+                )
                 downstream[name] = "data"
             elif name in after_t:
-                self._note(name, f"{oriented}, but no known cause of {self.t} is tied to it "
-                                 f"only through {self.t}, which would confirm it; taken as "
-                                 "measured before treatment")
+                self._note(
+                    name,
+                    f"{oriented}, but no known cause of {self.t} is tied to it "
+                    f"only through {self.t}, which would confirm it; taken as "
+                    "measured before treatment",
+                )
         return downstream
 
     # ----------------------------------------------------------------- edges
@@ -348,8 +432,9 @@ class _Proposal:
     def _screen(self, name: str, target: str, given: list[str]) -> BlockTest:
         return self.matrix.test(name, target, [g for g in given if g != name])
 
-    def _edges(self, pre: list[str], downstream: dict[str, str],
-               discovery: DiscoveryResult) -> list[Edge]:
+    def _edges(
+        self, pre: list[str], downstream: dict[str, str], discovery: DiscoveryResult
+    ) -> list[Edge]:
         t, y = self.t, self.y
         skeleton = discovery.skeleton()
         edges = [Edge(cause=t, effect=y, source="user", note="the effect asked about")]
@@ -359,46 +444,85 @@ class _Proposal:
             with_t = self._screen(name, t, pre)
             with_y = self._screen(name, y, [t, *pre])
             self.screens[name] = (with_t, with_y)
-            tied = [with_t.p_value < SCREEN_ALPHA or skeleton.has_edge(name, t),
-                    with_y.p_value < SCREEN_ALPHA or skeleton.has_edge(name, y)]
+            tied = [
+                with_t.p_value < SCREEN_ALPHA or skeleton.has_edge(name, t),
+                with_y.p_value < SCREEN_ALPHA or skeleton.has_edge(name, y),
+            ]
             self.tied[name] = (tied[0], tied[1])
             for target, test, given, is_tied in (
-                    (t, with_t, "the other pre-treatment columns", tied[0]),
-                    (y, with_y, f"{t} and the other pre-treatment columns", tied[1])):
+                (t, with_t, "the other pre-treatment columns", tied[0]),
+                (y, with_y, f"{t} and the other pre-treatment columns", tied[1]),
+            ):
                 note = f"{test.describe()} given {given}"
                 if is_tied:
                     pc = self._pc_note(discovery, name, target)
-                    edges.append(Edge(cause=name, effect=target, source="data",
-                                      note=note + (f"; {pc}" if pc else "")))
+                    edges.append(
+                        Edge(
+                            cause=name,
+                            effect=target,
+                            source="data",
+                            note=note + (f"; {pc}" if pc else ""),
+                        )
+                    )
                 elif target == t and tied[1]:
-                    edges.append(Edge(cause=name, effect=t, source="default", note=(
-                        f"possible common cause: not significant ({note}), but it predicts "
-                        f"{y}, and leaving out many weak common causes adds up to bias")))
+                    edges.append(
+                        Edge(
+                            cause=name,
+                            effect=t,
+                            source="default",
+                            note=(
+                                f"possible common cause: not significant ({note}), but it predicts "
+                                f"{y}, and leaving out many weak common causes adds up to bias"
+                            ),
+                        )
+                    )
         directed = discovery.directed()
         for name, source in downstream.items():
-            parents_after_t = [p for p in directed.predecessors(name) if p in downstream] \
-                if name in directed else []
+            parents_after_t = (
+                [p for p in directed.predecessors(name) if p in downstream]
+                if name in directed
+                else []
+            )
             if skeleton.has_edge(t, name) or not parents_after_t:
-                edges.append(Edge(cause=t, effect=name, source=source,
-                                  note="; ".join(self.notes.get(name, []))))
+                edges.append(
+                    Edge(
+                        cause=t,
+                        effect=name,
+                        source=source,
+                        note="; ".join(self.notes.get(name, [])),
+                    )
+                )
             with_y = self._screen(name, y, [t, *pre])
             if skeleton.has_edge(name, y) or with_y.p_value < SCREEN_ALPHA:
                 into_outcome = directed.has_edge(y, name) or name in self.after_outcome
                 cause, effect = (y, name) if into_outcome else (name, y)
                 pc = self._pc_note(discovery, name, y)
                 note = f"{with_y.describe()} given {t} and the pre-treatment columns"
-                edges.append(Edge(cause=cause, effect=effect, source="data",
-                                  note=note + (f"; {pc}" if pc else "")))
+                edges.append(
+                    Edge(
+                        cause=cause,
+                        effect=effect,
+                        source="data",
+                        note=note + (f"; {pc}" if pc else ""),
+                    )
+                )
         return edges + self._covariate_edges(pre, downstream, discovery, edges)
 
-    def _covariate_edges(self, pre: list[str], downstream: dict[str, str],
-                         discovery: DiscoveryResult, fixed: list[Edge]) -> list[Edge]:
+    def _covariate_edges(
+        self,
+        pre: list[str],
+        downstream: dict[str, str],
+        discovery: DiscoveryResult,
+        fixed: list[Edge],
+    ) -> list[Edge]:
         """Discovered edges among the covariates, so the graph implies only independences
         the data allow. Direction: discovery's where it settled one (never from after the
         treatment to before it), else before-treatment first, name-marked earlier columns
         first, then column order; an edge that would close a cycle is turned round."""
-        order = {n: (n in downstream, self.timing[n][0] != "pre", i)
-                 for i, n in enumerate([*pre, *downstream])}
+        order = {
+            n: (n in downstream, self.timing[n][0] != "pre", i)
+            for i, n in enumerate([*pre, *downstream])
+        }
         graph = nx.DiGraph([(e.cause, e.effect) for e in fixed])
         added = []
         found = [e for e in discovery.edges if e.a in order and e.b in order]
@@ -414,16 +538,24 @@ class _Proposal:
                     continue
             graph.add_edge(a, b)
             settled = edge.kind == "directed" and not wrong_way and (a, b) == (edge.a, edge.b)
-            source = ("heuristic" if edge.oriented_by == "knowledge" else "data") if settled \
+            source = (
+                ("heuristic" if edge.oriented_by == "knowledge" else "data")
+                if settled
                 else "default"
+            )
             how = "" if settled else "; drawn in time and column order"
             added.append(Edge(cause=a, effect=b, source=source, note=edge.note + how))
         return added
 
     # ----------------------------------------------------------------- roles
 
-    def _finish(self, pre: list[str], downstream: dict[str, str], edges: list[Edge],
-                discovery: DiscoveryResult) -> ModelingResult:
+    def _finish(
+        self,
+        pre: list[str],
+        downstream: dict[str, str],
+        edges: list[Edge],
+        discovery: DiscoveryResult,
+    ) -> ModelingResult:
         nodes = [self.t, self.y, *pre, *downstream]
         graph = CausalGraph(nodes=nodes, edges=edges, post_treatment=list(downstream))
         nxg = graph.to_networkx()
@@ -431,13 +563,18 @@ class _Proposal:
             self.roles[name] = self._pre_role(name, nxg)
         for name, source in downstream.items():
             self.roles[name] = self._downstream_role(name, source, nxg)
-        self.result.graph, self.result.roles, self.result.discovery = \
-            graph, self._ordered_roles(), discovery
+        self.result.graph, self.result.roles, self.result.discovery = (
+            graph,
+            self._ordered_roles(),
+            discovery,
+        )
         self.result.reading = self._reading(discovery)
         self.result.code = (
-            "from tools.intake import profile_table\nfrom tools.modeling import propose_graph\n"
+            "from causal_assistant.tools.data.intake import profile_table\n"
+            "from causal_assistant.tools.model.modeling import propose_graph\n"
             f"proposal = propose_graph(df, profile_table(df), {self.t!r}, {self.y!r}, "
-            f"seed={self.seed})\n")
+            f"seed={self.seed})\n"
+        )
         return self.result
 
     def _ordered_roles(self) -> list[Role]:
@@ -449,35 +586,59 @@ class _Proposal:
         to_t, to_y = self.tied[name]
         with_t, with_y = self.screens[name]
         timing, why = self.timing[name]
-        when = (f"measured before treatment ({why})" if timing == "pre"
-                else "nothing marks it as after the treatment, so taken as measured before it")
-        stats = (f"with {self.t}: {with_t.describe()}; with {self.y} given {self.t}: "
-                 f"{with_y.describe()}")
+        when = (
+            f"measured before treatment ({why})"
+            if timing == "pre"
+            else "nothing marks it as after the treatment, so taken as measured before it"
+        )
+        stats = (
+            f"with {self.t}: {with_t.describe()}; with {self.y} given {self.t}: {with_y.describe()}"
+        )
         if to_t and to_y:
             role, what = "confounder", "adjusted for: it is tied to both treatment and outcome"
         elif to_y:
-            role, what = "outcome_predictor", (
-                "predicts the outcome; its tie to the treatment is not significant, but it is "
-                "adjusted for as a possible common cause (harmless if it is not one, and it "
-                "sharpens the estimate)")
+            role, what = (
+                "outcome_predictor",
+                (
+                    "predicts the outcome; its tie to the treatment is not significant, but it is "
+                    "adjusted for as a possible common cause (harmless if it is not one, and it "
+                    "sharpens the estimate)"
+                ),
+            )
         elif to_t:
             role, what = "instrument", "moves the treatment only; not needed for adjustment"
         else:
             ancestors_of = [v for v in (self.t, self.y) if nx.has_path(graph, name, v)]
-            role = {2: "confounder", 1: "instrument" if self.t in ancestors_of
-                    else "outcome_predictor", 0: "unrelated"}[len(ancestors_of)]
-            what = ("tied to treatment and outcome only through other columns"
-                    if ancestors_of else "no association with treatment or outcome")
+            role = {
+                2: "confounder",
+                1: "instrument" if self.t in ancestors_of else "outcome_predictor",
+                0: "unrelated",
+            }[len(ancestors_of)]
+            what = (
+                "tied to treatment and outcome only through other columns"
+                if ancestors_of
+                else "no association with treatment or outcome"
+            )
         parts = [what, stats, when, *self.notes.get(name, [])]
         return Role(name=name, role=role, source="data", evidence="; ".join(parts))
 
     def _downstream_role(self, name: str, source: EvidenceSource, graph: nx.DiGraph) -> Role:
         if graph.has_edge(self.y, name):
-            role, what = "collider", (f"affected by both {self.t} and {self.y}: adjusting for "
-                                      "it would open a false path between them")
+            role, what = (
+                "collider",
+                (
+                    f"affected by both {self.t} and {self.y}: adjusting for "
+                    "it would open a false path between them"
+                ),
+            )
         elif graph.has_edge(name, self.y):
-            role, what = "mediator", (f"carries part of {self.t}'s effect: adjusting for it "
-                                      "would remove that part from the total effect")
+            role, what = (
+                "mediator",
+                (
+                    f"carries part of {self.t}'s effect: adjusting for it "
+                    "would remove that part from the total effect"
+                ),
+            )
         else:
             role, what = "descendant", f"changed by {self.t}; adjusting for it could bias"
         parts = [f"downstream of {self.t}, not adjusted for: {what}", *self.notes.get(name, [])]
@@ -491,26 +652,33 @@ class _Proposal:
         def names(role: str) -> str:
             return ", ".join(by_role.get(role, []))
 
-        text = (f"Roles come from the column names, association screens on "
-                f"{self.result.n_rows_screened:,} rows and {discovery.algorithm.upper()} "
-                f"discovery on {discovery.n_rows:,} rows.")
+        text = (
+            f"Roles come from the column names, association screens on "
+            f"{self.result.n_rows_screened:,} rows and {discovery.algorithm.upper()} "
+            f"discovery on {discovery.n_rows:,} rows."
+        )
         if by_role.get("confounder"):
             text += f" Adjust for the common causes {names('confounder')}."
         if by_role.get("outcome_predictor"):
-            text += (f" {names('outcome_predictor')} predict {self.y}; their tie to {self.t} is "
-                     "not significant, but they are adjusted for as possible common causes.")
+            text += (
+                f" {names('outcome_predictor')} predict {self.y}; their tie to {self.t} is "
+                "not significant, but they are adjusted for as possible common causes."
+            )
         if by_role.get("instrument"):
-            text += (f" {names('instrument')} move {self.t} only (instrument candidates, "
-                     "not needed for adjustment).")
+            text += (
+                f" {names('instrument')} move {self.t} only (instrument candidates, "
+                "not needed for adjustment)."
+            )
         later = [n for r in ("mediator", "collider", "descendant") for n in by_role.get(r, [])]
         if later:
-            text += (f" {', '.join(later)} are downstream of {self.t} and are NOT adjusted for, "
-                     "because the target is the total effect (see each role's evidence).")
+            text += (
+                f" {', '.join(later)} are downstream of {self.t} and are NOT adjusted for, "
+                "because the target is the total effect (see each role's evidence)."
+            )
         if by_role.get("excluded"):
             text += f" Excluded: {names('excluded')}."
         if self.filled:
-            text += (f" Missing values in {', '.join(self.filled)} were filled for the screens "
-                     "only.")
+            text += f" Missing values in {', '.join(self.filled)} were filled for the screens only."
         return text
 
     def _without_data(self, candidates: list[str], n_rows: int) -> ModelingResult:
@@ -520,18 +688,30 @@ class _Proposal:
         for name in candidates:
             timing, why = self.timing[name]
             if timing == "post":
-                self.roles[name] = Role(name=name, role="descendant", source="heuristic",
-                                        evidence=f"after treatment by its name ({why})")
+                self.roles[name] = Role(
+                    name=name,
+                    role="descendant",
+                    source="heuristic",
+                    evidence=f"after treatment by its name ({why})",
+                )
                 edges.append(Edge(cause=self.t, effect=name, source="heuristic", note=why))
                 continue
-            self.roles[name] = Role(name=name, role="confounder", source="default",
-                                    evidence="assumed to be measured before treatment")
+            self.roles[name] = Role(
+                name=name,
+                role="confounder",
+                source="default",
+                evidence="assumed to be measured before treatment",
+            )
             note = "assumed common cause (too few rows to test)"
-            edges += [Edge(cause=name, effect=self.t, source="default", note=note),
-                      Edge(cause=name, effect=self.y, source="default", note=note)]
+            edges += [
+                Edge(cause=name, effect=self.t, source="default", note=note),
+                Edge(cause=name, effect=self.y, source="default", note=note),
+            ]
         self.result.graph = CausalGraph(nodes=[self.t, self.y, *candidates], edges=edges)
         self.result.roles = self._ordered_roles()
-        self.result.reading = (f"Only {n_rows} complete rows: too few to test, so every usable "
-                               f"column is taken as a common cause of {self.t} and {self.y}.")
+        self.result.reading = (
+            f"Only {n_rows} complete rows: too few to test, so every usable "
+            f"column is taken as a common cause of {self.t} and {self.y}."
+        )
         self.result.warn(WarningCode.SMALL_SAMPLE, self.result.reading)
         return self.result

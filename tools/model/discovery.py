@@ -23,7 +23,7 @@ from causallearn.utils.PCUtils.BackgroundKnowledge import BackgroundKnowledge
 from pydantic import BaseModel
 from scipy import stats
 
-from tools.results import ToolResult, WarningCode
+from causal_assistant.tools.results import ToolResult, WarningCode
 
 Algorithm = Literal["pc", "fci", "ges", "lingam"]
 EdgeKind = Literal["directed", "undirected", "bidirected", "partial", "nondirected"]
@@ -61,7 +61,7 @@ def encode(df: pd.DataFrame, kinds: dict[str, str]) -> dict[str, np.ndarray]:
             blocks[name] = values.to_numpy(dtype=float).reshape(-1, 1)
         else:
             text = values.astype(str).to_numpy()
-            levels = pd.Series(text).value_counts().index[1:MAX_DUMMIES + 1]
+            levels = pd.Series(text).value_counts().index[1 : MAX_DUMMIES + 1]
             columns = [text == level for level in levels] or [np.zeros(len(text), dtype=bool)]
             blocks[name] = np.column_stack(columns).astype(float)
     return blocks
@@ -84,7 +84,7 @@ class BlockTest(BaseModel):
     """One conditional-independence test: x independent of y given z?"""
 
     test: str
-    r: float          # partial correlation (first canonical correlation for categories)
+    r: float  # partial correlation (first canonical correlation for categories)
     statistic: float
     dof: int
     p_value: float
@@ -107,8 +107,9 @@ def _inverse_sqrt(matrix: np.ndarray) -> np.ndarray:
     return vectors[:, keep] @ np.diag(values[keep] ** -0.5) @ vectors[:, keep].T
 
 
-def block_test_from_corr(corr: np.ndarray, x: list[int], y: list[int], z: list[int],
-                         n: int) -> BlockTest:
+def block_test_from_corr(
+    corr: np.ndarray, x: list[int], y: list[int], z: list[int], n: int
+) -> BlockTest:
     """Bartlett's test that every canonical correlation of x and y given z is zero.
 
     With one column each it is the partial-correlation (Fisher z) test; with indicator
@@ -126,10 +127,16 @@ def block_test_from_corr(corr: np.ndarray, x: list[int], y: list[int], z: list[i
     rho = np.linalg.svd(_inverse_sqrt(sxx) @ sxy @ _inverse_sqrt(syy), compute_uv=False)
     rho = np.clip(rho, 0.0, 1 - 1e-12)
     m = max(n - 1 - len(z) - (p + q + 1) / 2, 1.0)
-    statistic = float(-m * np.sum(np.log(1 - rho ** 2)))
+    statistic = float(-m * np.sum(np.log(1 - rho**2)))
     r = float(sxy[0, 0] / np.sqrt(sxx[0, 0] * syy[0, 0])) if p == q == 1 else float(rho[0])
-    return BlockTest(test=BLOCK_TEST, r=r, statistic=statistic, dof=p * q,
-                     p_value=float(stats.chi2.sf(statistic, p * q)), n=n)
+    return BlockTest(
+        test=BLOCK_TEST,
+        r=r,
+        statistic=statistic,
+        dof=p * q,
+        p_value=float(stats.chi2.sf(statistic, p * q)),
+        n=n,
+    )
 
 
 def g_test(df: pd.DataFrame, x: str, y: str, given: Sequence[str] = ()) -> BlockTest:
@@ -177,8 +184,13 @@ class _BlockFisherZ(CIT_Base):
     """causal-learn adapter: node i of the data stands for the columns ``blocks[i]`` of
     ``expanded``; registered so PC and FCI can run on mixed data with categories."""
 
-    def __init__(self, data: np.ndarray, expanded: np.ndarray | None = None,
-                 blocks: list[list[int]] | None = None, **kwargs: object) -> None:
+    def __init__(
+        self,
+        data: np.ndarray,
+        expanded: np.ndarray | None = None,
+        blocks: list[list[int]] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(data, **kwargs)
         self.check_cache_method_consistent(BLOCK_TEST, NO_SPECIFIED_PARAMETERS_MSG)
         std = expanded.std(0)
@@ -194,8 +206,9 @@ class _BlockFisherZ(CIT_Base):
             z = [c for i in given for c in self.blocks[i]]
             self.pvalue_cache[key] = (
                 _fisher_z(self.rows, x[0], y[0], z, self.sample_size)
-                if len(x) == len(y) == 1 and len(z) == len(given) else
-                block_test_from_corr(self.corr, x, y, z, self.sample_size).p_value)
+                if len(x) == len(y) == 1 and len(z) == len(given)
+                else block_test_from_corr(self.corr, x, y, z, self.sample_size).p_value
+            )
         return self.pvalue_cache[key]
 
 
@@ -212,7 +225,7 @@ def _partial_corr(corr: list[list[float]], x: int, y: int, z: list[int]) -> floa
     r_xy = _partial_corr(corr, x, y, head)
     r_xz = _partial_corr(corr, x, last, head)
     r_yz = _partial_corr(corr, y, last, head)
-    return (r_xy - r_xz * r_yz) / math.sqrt(max((1 - r_xz ** 2) * (1 - r_yz ** 2), 1e-300))
+    return (r_xy - r_xz * r_yz) / math.sqrt(max((1 - r_xz**2) * (1 - r_yz**2), 1e-300))
 
 
 def _fisher_z(corr: list[list[float]], x: int, y: int, z: list[int], n: int) -> float:
@@ -328,24 +341,33 @@ def choose_test(discrete: Sequence[bool], categorical: Sequence[bool]) -> tuple[
     if all(discrete):
         return "gsq", "G-test: every variable is discrete with few levels"
     if any(categorical):
-        return BLOCK_TEST, ("partial correlation with categories as indicator blocks: "
-                            "numbers mixed with unordered categories")
+        return BLOCK_TEST, (
+            "partial correlation with categories as indicator blocks: "
+            "numbers mixed with unordered categories"
+        )
     return "fisherz", "Fisher z partial correlation: numeric and binary variables"
 
 
-def choose_algorithm(kinds: Sequence[str], n_rows: int, *, latent: bool = False,
-                     non_gaussian: bool = False) -> tuple[Algorithm, str]:
+def choose_algorithm(
+    kinds: Sequence[str], n_rows: int, *, latent: bool = False, non_gaussian: bool = False
+) -> tuple[Algorithm, str]:
     """The discovery algorithm for these column kinds and this many rows, and why."""
     continuous = all(kind == "continuous" for kind in kinds)
     if latent:
-        return "fci", ("FCI: hidden common causes may exist, and FCI allows for them "
-                       "(edge ends it cannot settle stay open)")
+        return "fci", (
+            "FCI: hidden common causes may exist, and FCI allows for them "
+            "(edge ends it cannot settle stay open)"
+        )
     if continuous and non_gaussian and len(kinds) <= LINGAM_MAX_VARS:
-        return "lingam", ("DirectLiNGAM: every variable is continuous with non-Gaussian "
-                          "noise, which lets it orient every edge")
+        return "lingam", (
+            "DirectLiNGAM: every variable is continuous with non-Gaussian "
+            "noise, which lets it orient every edge"
+        )
     if continuous and len(kinds) <= GES_MAX_VARS and n_rows <= GES_MAX_ROWS:
-        return "ges", ("GES (BIC score): few continuous variables and a modest sample, where "
-                       "a score search is steadier than many tests")
+        return "ges", (
+            "GES (BIC score): few continuous variables and a modest sample, where "
+            "a score search is steadier than many tests"
+        )
     return "pc", "PC: constraint-based with a capped conditioning depth scales to many columns"
 
 
@@ -364,10 +386,18 @@ def non_gaussian_noise(data: np.ndarray) -> bool:
 # --------------------------------------------------------------------------- running
 
 
-def discover(df: pd.DataFrame, kinds: dict[str, str], knowledge: Knowledge | None = None, *,
-             algorithm: Algorithm | Literal["auto"] = "auto", latent: bool = False,
-             seed: int = 0, max_rows: int = MAX_ROWS, alpha: float = ALPHA,
-             max_depth: int = MAX_DEPTH) -> DiscoveryResult:
+def discover(
+    df: pd.DataFrame,
+    kinds: dict[str, str],
+    knowledge: Knowledge | None = None,
+    *,
+    algorithm: Algorithm | Literal["auto"] = "auto",
+    latent: bool = False,
+    seed: int = 0,
+    max_rows: int = MAX_ROWS,
+    alpha: float = ALPHA,
+    max_depth: int = MAX_DEPTH,
+) -> DiscoveryResult:
     """Run discovery over the columns in ``kinds`` (name -> profile kind).
 
     Rows with a missing value are dropped; above ``max_rows`` a seeded sample is used.
@@ -376,8 +406,9 @@ def discover(df: pd.DataFrame, kinds: dict[str, str], knowledge: Knowledge | Non
     knowledge = knowledge or Knowledge()
     names = list(kinds)
     complete = df[names].dropna()
-    sample = (complete.sample(n=max_rows, random_state=seed) if len(complete) > max_rows
-              else complete)
+    sample = (
+        complete.sample(n=max_rows, random_state=seed) if len(complete) > max_rows else complete
+    )
     blocks = encode(sample, kinds)
     discrete = [is_discrete(sample[n], kinds[n]) for n in names]
     test, why_test = choose_test(discrete, [blocks[n].shape[1] > 1 for n in names])
@@ -386,9 +417,13 @@ def discover(df: pd.DataFrame, kinds: dict[str, str], knowledge: Knowledge | Non
     if algorithm == "auto":
         continuous = all(kinds[n] == "continuous" for n in names)
         algorithm, why = choose_algorithm(
-            [kinds[n] for n in names], len(sample), latent=latent,
-            non_gaussian=continuous and len(names) <= LINGAM_MAX_VARS
-            and non_gaussian_noise(numeric))
+            [kinds[n] for n in names],
+            len(sample),
+            latent=latent,
+            non_gaussian=continuous
+            and len(names) <= LINGAM_MAX_VARS
+            and non_gaussian_noise(numeric),
+        )
     else:
         why = f"{algorithm.upper()}: chosen by the caller"
     test_args: dict = {}
@@ -397,50 +432,85 @@ def discover(df: pd.DataFrame, kinds: dict[str, str], knowledge: Knowledge | Non
     else:
         data, method = numeric, BLOCK_TEST
         starts = np.cumsum([0] + [blocks[n].shape[1] for n in names])
-        test_args = {"expanded": expanded,
-                     "blocks": [list(range(starts[i], starts[i + 1])) for i in range(len(names))]}
+        test_args = {
+            "expanded": expanded,
+            "blocks": [list(range(starts[i], starts[i + 1])) for i in range(len(names))],
+        }
     runner = {"pc": _run_pc, "fci": _run_fci, "ges": _run_ges, "lingam": _run_lingam}[algorithm]
     matrix = runner(data, names, method, knowledge, alpha, max_depth, seed, test_args)
     uses_test = algorithm in ("pc", "fci")
-    setting = (f"{algorithm.upper()} ({test}, alpha {alpha}, conditioning sets up to "
-               f"{max_depth})" if uses_test else algorithm.upper())
-    edges = _apply_knowledge(_edges(matrix, names, knowledge, f"{setting} on {len(sample)} rows"),
-                             knowledge)
+    setting = (
+        f"{algorithm.upper()} ({test}, alpha {alpha}, conditioning sets up to {max_depth})"
+        if uses_test
+        else algorithm.upper()
+    )
+    edges = _apply_knowledge(
+        _edges(matrix, names, knowledge, f"{setting} on {len(sample)} rows"), knowledge
+    )
     result = DiscoveryResult(
-        algorithm=algorithm, ci_test=test if uses_test else None,
-        why=why + (f"; {why_test}" if uses_test else ""), alpha=alpha, max_depth=max_depth,
-        variables=names, n_rows=len(sample), n_rows_total=len(complete),
-        seconds=time.perf_counter() - started, edges=edges)
-    result.reading = (f"{setting} on {len(sample):,} of {len(complete):,} complete rows found "
-                      f"{len(edges)} edges ({sum(e.kind == 'directed' for e in edges)} oriented) "
-                      f"in {result.seconds:.1f} s. {result.why}.")
+        algorithm=algorithm,
+        ci_test=test if uses_test else None,
+        why=why + (f"; {why_test}" if uses_test else ""),
+        alpha=alpha,
+        max_depth=max_depth,
+        variables=names,
+        n_rows=len(sample),
+        n_rows_total=len(complete),
+        seconds=time.perf_counter() - started,
+        edges=edges,
+    )
+    result.reading = (
+        f"{setting} on {len(sample):,} of {len(complete):,} complete rows found "
+        f"{len(edges)} edges ({sum(e.kind == 'directed' for e in edges)} oriented) "
+        f"in {result.seconds:.1f} s. {result.why}."
+    )
     result.code = (
-        "from tools.discovery import Knowledge, discover\n"
+        "from causal_assistant.tools.model.discovery import Knowledge, discover\n"
         f"discovery = discover(df, {kinds!r},\n    Knowledge.model_validate("
         f"{knowledge.model_dump()!r}),\n    algorithm={algorithm!r}, seed={seed}, "
-        f"max_rows={max_rows}, alpha={alpha}, max_depth={max_depth})\n")
+        f"max_rows={max_rows}, alpha={alpha}, max_depth={max_depth})\n"
+    )
     if len(sample) < len(complete):
-        result.warn(WarningCode.LARGE_DATA_SAMPLED,
-                    f"Causal discovery ran on a seeded sample of {len(sample):,} of the "
-                    f"{len(complete):,} complete rows (seed {seed}); estimation uses every row.")
+        result.warn(
+            WarningCode.LARGE_DATA_SAMPLED,
+            f"Causal discovery ran on a seeded sample of {len(sample):,} of the "
+            f"{len(complete):,} complete rows (seed {seed}); estimation uses every row.",
+        )
     return result
 
 
 def _run_pc(data, names, test, knowledge, alpha, max_depth, seed, test_args) -> np.ndarray:
     from causallearn.search.ConstraintBased.PC import pc
 
-    graph = pc(data, alpha, test, stable=True, uc_rule=0, uc_priority=2,
-               background_knowledge=knowledge.for_causallearn(names), show_progress=False,
-               node_names=names, max_k=max_depth, **test_args)
+    graph = pc(
+        data,
+        alpha,
+        test,
+        stable=True,
+        uc_rule=0,
+        uc_priority=2,
+        background_knowledge=knowledge.for_causallearn(names),
+        show_progress=False,
+        node_names=names,
+        max_k=max_depth,
+        **test_args,
+    )
     return graph.G.graph
 
 
 def _run_fci(data, names, test, knowledge, alpha, max_depth, seed, test_args) -> np.ndarray:
     from causallearn.search.ConstraintBased.FCI import fci
 
-    graph, _ = fci(data, test, alpha, depth=max_depth, show_progress=False,
-                   background_knowledge=knowledge.for_causallearn(names), node_names=names,
-                   **test_args)
+    graph, _ = fci(
+        data,
+        test,
+        alpha,
+        depth=max_depth,
+        show_progress=False,
+        background_knowledge=knowledge.for_causallearn(names),
+        node_names=names,
+        **test_args,
+    )
     return graph.graph
 
 
@@ -464,13 +534,20 @@ def _run_lingam(data, names, test, knowledge, alpha, max_depth, seed, test_args)
     return matrix
 
 
-_MARKS = {(-1, 1): "directed", (1, -1): "reversed", (-1, -1): "undirected",
-          (1, 1): "bidirected", (2, 1): "partial", (1, 2): "partial_reversed",
-          (2, 2): "nondirected"}
+_MARKS = {
+    (-1, 1): "directed",
+    (1, -1): "reversed",
+    (-1, -1): "undirected",
+    (1, 1): "bidirected",
+    (2, 1): "partial",
+    (1, 2): "partial_reversed",
+    (2, 2): "nondirected",
+}
 
 
-def _edges(matrix: np.ndarray, names: list[str], knowledge: Knowledge,
-           setting: str) -> list[FoundEdge]:
+def _edges(
+    matrix: np.ndarray, names: list[str], knowledge: Knowledge, setting: str
+) -> list[FoundEdge]:
     """causal-learn's endpoint matrix ([i, j] is the mark at i: -1 tail, 1 arrow, 2 circle)
     as named edges, each noting what settled it."""
     edges = []
@@ -492,8 +569,15 @@ def _edges(matrix: np.ndarray, names: list[str], knowledge: Knowledge,
                 how = "a hidden common cause is indicated"
             else:
                 how = "edge ends left open (a hidden common cause is possible)"
-            edges.append(FoundEdge(a=a, b=b, kind=kind, oriented_by=by,
-                                   note=f"{setting}: dependent under every test; {how}"))
+            edges.append(
+                FoundEdge(
+                    a=a,
+                    b=b,
+                    kind=kind,
+                    oriented_by=by,
+                    note=f"{setting}: dependent under every test; {how}",
+                )
+            )
     return edges
 
 
@@ -505,17 +589,35 @@ def _apply_knowledge(edges: list[FoundEdge], knowledge: Knowledge) -> list[Found
         if edge.kind == "directed" and knowledge.forbids(edge.a, edge.b):
             if knowledge.forbids(edge.b, edge.a):
                 continue
-            edge = FoundEdge(a=edge.b, b=edge.a, kind="directed", oriented_by="knowledge",
-                             note=edge.note + "; reversed by background knowledge")
-        elif edge.kind == "undirected" and (knowledge.forbids(edge.a, edge.b)
-                                            or knowledge.forbids(edge.b, edge.a)):
+            edge = FoundEdge(
+                a=edge.b,
+                b=edge.a,
+                kind="directed",
+                oriented_by="knowledge",
+                note=edge.note + "; reversed by background knowledge",
+            )
+        elif edge.kind == "undirected" and (
+            knowledge.forbids(edge.a, edge.b) or knowledge.forbids(edge.b, edge.a)
+        ):
             a, b = (edge.b, edge.a) if knowledge.forbids(edge.a, edge.b) else (edge.a, edge.b)
-            edge = FoundEdge(a=a, b=b, kind="directed", oriented_by="knowledge",
-                             note=edge.note + "; oriented by background knowledge")
+            edge = FoundEdge(
+                a=a,
+                b=b,
+                kind="directed",
+                oriented_by="knowledge",
+                note=edge.note + "; oriented by background knowledge",
+            )
         fixed.append(edge)
     present = {frozenset((e.a, e.b)) for e in fixed}
     for cause, effect in knowledge.required:
         if frozenset((cause, effect)) not in present:
-            fixed.append(FoundEdge(a=cause, b=effect, kind="directed", oriented_by="knowledge",
-                                   note="required by background knowledge"))
+            fixed.append(
+                FoundEdge(
+                    a=cause,
+                    b=effect,
+                    kind="directed",
+                    oriented_by="knowledge",
+                    note="required by background knowledge",
+                )
+            )
     return fixed

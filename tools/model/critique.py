@@ -16,15 +16,22 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from tools.adjustment import backdoor_set, blocks_backdoor
-from tools.discovery import BlockMatrix, BlockTest, encode, format_p, g_test, is_discrete
-from tools.errors import InputError
-from tools.estimation import SMALL_SAMPLE_ROWS
-from tools.graphs import CausalGraph
-from tools.intake import UNUSABLE_KINDS, DatasetProfile
-from tools.overlap import check_overlap
-from tools.portable_refute import holm, implied_independences
-from tools.results import ToolResult, WarningCode
+from causal_assistant.tools.data.intake import UNUSABLE_KINDS, DatasetProfile
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.estimate.estimation import SMALL_SAMPLE_ROWS
+from causal_assistant.tools.estimate.overlap import check_overlap
+from causal_assistant.tools.identify.adjustment import backdoor_set, blocks_backdoor
+from causal_assistant.tools.model.discovery import (
+    BlockMatrix,
+    BlockTest,
+    encode,
+    format_p,
+    g_test,
+    is_discrete,
+)
+from causal_assistant.tools.model.graphs import CausalGraph
+from causal_assistant.tools.refute.portable_refute import holm, implied_independences
+from causal_assistant.tools.results import ToolResult, WarningCode
 
 ALPHA = 0.05
 MAX_TESTS = 40
@@ -66,16 +73,18 @@ class CritiqueResult(ToolResult):
     adjustment_set: list[str] = []
 
     def add(self, code: WarningCode, variables: list[str], statistic: str, message: str) -> None:
-        self.findings.append(Finding(code=code, variables=variables, statistic=statistic,
-                                     message=message))
+        self.findings.append(
+            Finding(code=code, variables=variables, statistic=statistic, message=message)
+        )
         self.warn(code, message)
 
 
 # --------------------------------------------------------------------------- shared checks
 
 
-def screened_off(matrix: BlockMatrix, name: str, anchor: str, given: list[str],
-                 alpha: float = 0.01) -> str | None:
+def screened_off(
+    matrix: BlockMatrix, name: str, anchor: str, given: list[str], alpha: float = 0.01
+) -> str | None:
     """Evidence that ``name`` is downstream of ``given[0]`` (the treatment): ``anchor``, a
     known cause of it, is associated with ``name`` but not once ``given`` is held fixed (the
     association drops to a third or less and is no longer significant), so it runs through
@@ -91,12 +100,20 @@ def screened_off(matrix: BlockMatrix, name: str, anchor: str, given: list[str],
     if not vanished or abs(held.r) > SCREEN_RATIO * abs(marginal.r):
         return None
     fixed = given[0] + (f" (with {', '.join(given[1:])})" if len(given) > 1 else "")
-    return (f"{anchor} (a cause of {given[0]}) is associated with it ({marginal.describe()}) "
-            f"but not once {fixed} is held fixed ({held.describe()})")
+    return (
+        f"{anchor} (a cause of {given[0]}) is associated with it ({marginal.describe()}) "
+        f"but not once {fixed} is held fixed ({held.describe()})"
+    )
 
 
-def across(matrix: BlockMatrix, name: str, anchor: str, treatment: str, outcome: str,
-           others: Sequence[str] = ()) -> tuple[str, bool] | None:
+def across(
+    matrix: BlockMatrix,
+    name: str,
+    anchor: str,
+    treatment: str,
+    outcome: str,
+    others: Sequence[str] = (),
+) -> tuple[str, bool] | None:
     """Evidence that the treatment separates ``anchor`` from ``name``: holding it fixed (or
     it and the outcome) removes their association. With ``anchor`` a cause of the
     treatment, ``name`` is then downstream of it; the flag says the outcome had to be held
@@ -115,8 +132,9 @@ def across(matrix: BlockMatrix, name: str, anchor: str, treatment: str, outcome:
     return None
 
 
-def settle_anchors(matrix: BlockMatrix, treatment: str, outcome: str, trusted: list[str],
-                   found: list[str]) -> tuple[list[str], list[str]]:
+def settle_anchors(
+    matrix: BlockMatrix, treatment: str, outcome: str, trusted: list[str], found: list[str]
+) -> tuple[list[str], list[str]]:
     """Which supposed causes of the treatment to test other columns against.
 
     The test is symmetric: it shows two columns are on opposite sides of the treatment, or
@@ -127,8 +145,12 @@ def settle_anchors(matrix: BlockMatrix, treatment: str, outcome: str, trusted: l
     """
     found, dropped = [a for a in found if a not in trusted], []
     while found:
-        at_odds = {a: sum(bool(across(matrix, a, b, treatment, outcome))
-                          for b in trusted + found if b != a) for a in found}
+        at_odds = {
+            a: sum(
+                bool(across(matrix, a, b, treatment, outcome)) for b in trusted + found if b != a
+            )
+            for a in found
+        }
         worst = max(at_odds.values())
         if not worst:
             break
@@ -141,10 +163,18 @@ def settle_anchors(matrix: BlockMatrix, treatment: str, outcome: str, trusted: l
 # --------------------------------------------------------------------------- critique
 
 
-def critique_graph(df: pd.DataFrame, profile: DatasetProfile, graph: CausalGraph,
-                   treatment: str, outcome: str, adjustment_set: list[str] | None = None, *,
-                   seed: int = 0, alpha: float = ALPHA,
-                   max_tests: int = MAX_TESTS) -> CritiqueResult:
+def critique_graph(
+    df: pd.DataFrame,
+    profile: DatasetProfile,
+    graph: CausalGraph,
+    treatment: str,
+    outcome: str,
+    adjustment_set: list[str] | None = None,
+    *,
+    seed: int = 0,
+    alpha: float = ALPHA,
+    max_tests: int = MAX_TESTS,
+) -> CritiqueResult:
     """Test what ``graph`` implies on ``df`` and check the adjustment for the effect of
     ``treatment`` on ``outcome`` (the graph's own backdoor set when none is given)."""
     for node in (treatment, outcome):
@@ -152,8 +182,10 @@ def critique_graph(df: pd.DataFrame, profile: DatasetProfile, graph: CausalGraph
             raise InputError(f"{node!r} must be both a column and a node of the graph; add it.")
     unknown = [a for a in adjustment_set or [] if a not in df.columns]
     if unknown:
-        raise InputError(f"The adjustment set names {unknown[0]!r}, which is not a column; "
-                         "remove it or check the spelling.")
+        raise InputError(
+            f"The adjustment set names {unknown[0]!r}, which is not a column; "
+            "remove it or check the spelling."
+        )
     result = CritiqueResult()
     kinds = {c.name: c.kind for c in profile.columns if c.kind not in UNUSABLE_KINDS}
     observed = [n for n in graph.nodes if n not in graph.unobserved and n in kinds]
@@ -163,25 +195,40 @@ def critique_graph(df: pd.DataFrame, profile: DatasetProfile, graph: CausalGraph
     result.n_rows = len(frame)
     matrix = BlockMatrix(encode(frame, {n: kinds[n] for n in observed}))
     nxg = graph.to_networkx()
-    _test_implied(result, frame, matrix, nxg, observed, kinds, treatment, outcome, alpha,
-                  max_tests)
-    chosen = backdoor_set(graph, treatment, outcome) if adjustment_set is None \
-        else list(adjustment_set)
+    _test_implied(result, frame, matrix, nxg, observed, kinds, treatment, outcome, alpha, max_tests)
+    chosen = (
+        backdoor_set(graph, treatment, outcome) if adjustment_set is None else list(adjustment_set)
+    )
     result.adjustment_set = chosen or []
     parents = [p for p in nxg.predecessors(treatment) if p in matrix.columns]
     anchors, _ = settle_anchors(matrix, treatment, outcome, [], parents)
     _check_adjustment(result, graph, nxg, matrix, treatment, outcome, chosen, anchors)
-    flagged = {v for f in result.findings for v in f.variables
-               if f.code == WarningCode.POST_TREATMENT_ADJUSTMENT}
-    _check_unadjusted(result, df, kinds, graph, nxg, treatment, outcome,
-                      [a for a in result.adjustment_set if a not in flagged],
-                      [a for a in anchors if a not in flagged], seed)
+    flagged = {
+        v
+        for f in result.findings
+        for v in f.variables
+        if f.code == WarningCode.POST_TREATMENT_ADJUSTMENT
+    }
+    _check_unadjusted(
+        result,
+        df,
+        kinds,
+        graph,
+        nxg,
+        treatment,
+        outcome,
+        [a for a in result.adjustment_set if a not in flagged],
+        [a for a in anchors if a not in flagged],
+        seed,
+    )
     _check_support(result, df, kinds, treatment, result.adjustment_set, seed)
     result.reading = _reading(result, treatment, outcome, adjustment_set is None, chosen)
     result.code = (
-        "from tools.critique import critique_graph\nfrom tools.intake import profile_table\n"
+        "from causal_assistant.tools.model.critique import critique_graph\n"
+        "from causal_assistant.tools.data.intake import profile_table\n"
         f"critique = critique_graph(df, profile_table(df), graph, {treatment!r}, {outcome!r}, "
-        f"{adjustment_set!r}, seed={seed})\n")
+        f"{adjustment_set!r}, seed={seed})\n"
+    )
     return result
 
 
@@ -195,8 +242,14 @@ def _implied(graph: nx.DiGraph, observed: list[str]) -> list[tuple[str, str, lis
     return [(x, y, list(given)) for x, y, given in implied_independences(marked)]
 
 
-def _ci_test(frame: pd.DataFrame, matrix: BlockMatrix, kinds: dict[str, str], x: str, y: str,
-             given: list[str]) -> BlockTest:
+def _ci_test(
+    frame: pd.DataFrame,
+    matrix: BlockMatrix,
+    kinds: dict[str, str],
+    x: str,
+    y: str,
+    given: list[str],
+) -> BlockTest:
     """G-test when everything is discrete with few levels and the strata are well filled;
     partial correlation (categories as indicator blocks) otherwise."""
     involved = [x, y, *given]
@@ -207,9 +260,18 @@ def _ci_test(frame: pd.DataFrame, matrix: BlockMatrix, kinds: dict[str, str], x:
     return matrix.test(x, y, given)
 
 
-def _test_implied(result: CritiqueResult, frame: pd.DataFrame, matrix: BlockMatrix,
-                  graph: nx.DiGraph, observed: list[str], kinds: dict[str, str],
-                  treatment: str, outcome: str, alpha: float, max_tests: int) -> None:
+def _test_implied(
+    result: CritiqueResult,
+    frame: pd.DataFrame,
+    matrix: BlockMatrix,
+    graph: nx.DiGraph,
+    observed: list[str],
+    kinds: dict[str, str],
+    treatment: str,
+    outcome: str,
+    alpha: float,
+    max_tests: int,
+) -> None:
     """Test the implied independences most likely to fail first: the pairs most
     associated in the data, and those involving treatment or outcome."""
     implied = _implied(graph, observed)
@@ -223,26 +285,48 @@ def _test_implied(result: CritiqueResult, frame: pd.DataFrame, matrix: BlockMatr
     tests = []
     for x, y, given in chosen:
         found = _ci_test(frame, matrix, kinds, x, y, given)
-        tests.append(IndependenceTest(x=x, y=y, given=given, test=found.test, r=found.r,
-                                      statistic=found.statistic, p_value=found.p_value))
+        tests.append(
+            IndependenceTest(
+                x=x,
+                y=y,
+                given=given,
+                test=found.test,
+                r=found.r,
+                statistic=found.statistic,
+                p_value=found.p_value,
+            )
+        )
     for test, adjusted in zip(tests, holm([t.p_value for t in tests]), strict=True):
         test.p_adjusted = float(adjusted)
         test.conflict = bool(adjusted < alpha and abs(test.r) >= MIN_CONFLICT_R)
         if test.conflict:
             given = f" given {', '.join(test.given)}" if test.given else ""
             what = "partial corr" if test.test != "gsq" else "G-test effect"
-            statistic = (f"{what} {test.r:+.2f}, {format_p(test.p_value)} "
-                         f"(Holm-adjusted {format_p(test.p_adjusted)}, {test.test})")
-            result.add(WarningCode.GRAPH_DATA_CONFLICT, [test.x, test.y], statistic,
-                       f"The graph implies {test.x} and {test.y} are independent{given}, but "
-                       f"the data show dependence ({statistic}): an edge between them or a "
-                       "common cause is missing.")
+            statistic = (
+                f"{what} {test.r:+.2f}, {format_p(test.p_value)} "
+                f"(Holm-adjusted {format_p(test.p_adjusted)}, {test.test})"
+            )
+            result.add(
+                WarningCode.GRAPH_DATA_CONFLICT,
+                [test.x, test.y],
+                statistic,
+                f"The graph implies {test.x} and {test.y} are independent{given}, but "
+                f"the data show dependence ({statistic}): an edge between them or a "
+                "common cause is missing.",
+            )
     result.tests = tests
 
 
-def _check_adjustment(result: CritiqueResult, graph: CausalGraph, nxg: nx.DiGraph,
-                      matrix: BlockMatrix, treatment: str, outcome: str,
-                      chosen: list[str] | None, anchors: list[str]) -> None:
+def _check_adjustment(
+    result: CritiqueResult,
+    graph: CausalGraph,
+    nxg: nx.DiGraph,
+    matrix: BlockMatrix,
+    treatment: str,
+    outcome: str,
+    chosen: list[str] | None,
+    anchors: list[str],
+) -> None:
     """Adjusting for what the treatment changes, or for a collider that opens a path, biases
     the total effect; so does a set that leaves a backdoor path open."""
     if not chosen:
@@ -250,25 +334,43 @@ def _check_adjustment(result: CritiqueResult, graph: CausalGraph, nxg: nx.DiGrap
     after = nx.descendants(nxg, treatment) | set(graph.post_treatment)
     for name in chosen:
         if name in after:
-            result.add(WarningCode.POST_TREATMENT_ADJUSTMENT, [name], "graph",
-                       f"{name} is downstream of {treatment} in the graph; adjusting for it "
-                       "removes part of the effect or opens a false path.")
+            result.add(
+                WarningCode.POST_TREATMENT_ADJUSTMENT,
+                [name],
+                "graph",
+                f"{name} is downstream of {treatment} in the graph; adjusting for it "
+                "removes part of the effect or opens a false path.",
+            )
     if not blocks_backdoor(nxg, treatment, outcome, chosen):
         for name in chosen:
             rest = [c for c in chosen if c != name]
             if name not in after and blocks_backdoor(nxg, treatment, outcome, rest):
-                result.add(WarningCode.POST_TREATMENT_ADJUSTMENT, [name], "graph",
-                           f"Adjusting for {name} opens a path between {treatment} and "
-                           f"{outcome} through a collider; leave it out.")
+                result.add(
+                    WarningCode.POST_TREATMENT_ADJUSTMENT,
+                    [name],
+                    "graph",
+                    f"Adjusting for {name} opens a path between {treatment} and "
+                    f"{outcome} through a collider; leave it out.",
+                )
     for name in chosen:
         if name in after or name not in matrix.columns:
             continue
-        found = next((e[0] for a in anchors if a != name
-                      and (e := across(matrix, name, a, treatment, outcome, anchors))), None)
+        found = next(
+            (
+                e[0]
+                for a in anchors
+                if a != name and (e := across(matrix, name, a, treatment, outcome, anchors))
+            ),
+            None,
+        )
         if found:
-            result.add(WarningCode.POST_TREATMENT_ADJUSTMENT, [name], found,
-                       f"The data suggest {name} is downstream of {treatment}: {found}. "
-                       "Adjusting for it would bias the total effect.")
+            result.add(
+                WarningCode.POST_TREATMENT_ADJUSTMENT,
+                [name],
+                found,
+                f"The data suggest {name} is downstream of {treatment}: {found}. "
+                "Adjusting for it would bias the total effect.",
+            )
 
 
 def _screen_frame(df: pd.DataFrame, columns: list[str], seed: int) -> pd.DataFrame:
@@ -276,9 +378,18 @@ def _screen_frame(df: pd.DataFrame, columns: list[str], seed: int) -> pd.DataFra
     return frame.sample(n=TEST_ROWS, random_state=seed) if len(frame) > TEST_ROWS else frame
 
 
-def _check_unadjusted(result: CritiqueResult, df: pd.DataFrame, kinds: dict[str, str],
-                      graph: CausalGraph, nxg: nx.DiGraph, treatment: str, outcome: str,
-                      adjustment: list[str], anchors: list[str], seed: int) -> None:
+def _check_unadjusted(
+    result: CritiqueResult,
+    df: pd.DataFrame,
+    kinds: dict[str, str],
+    graph: CausalGraph,
+    nxg: nx.DiGraph,
+    treatment: str,
+    outcome: str,
+    adjustment: list[str],
+    anchors: list[str],
+    seed: int,
+) -> None:
     """Columns outside the adjustment set (less any member flagged as post-treatment) that
     the data tie strongly to both treatment (given the set) and outcome (given treatment and
     the set), unless they are downstream of the treatment by the graph or by the data."""
@@ -302,26 +413,42 @@ def _check_unadjusted(result: CritiqueResult, df: pd.DataFrame, kinds: dict[str,
             continue
         if any(across(matrix, name, a, treatment, outcome, anchors) for a in anchors):
             continue
-        statistic = (f"with {treatment}: {with_t.describe()}; with {outcome} given "
-                     f"{treatment}: {with_y.describe()}")
-        result.add(WarningCode.UNADJUSTED_CONFOUNDER, [name], statistic,
-                   f"{name} is not adjusted for, yet the data tie it to both {treatment} and "
-                   f"{outcome} ({statistic}); if it is measured before treatment, add it as a "
-                   "common cause.")
+        statistic = (
+            f"with {treatment}: {with_t.describe()}; with {outcome} given "
+            f"{treatment}: {with_y.describe()}"
+        )
+        result.add(
+            WarningCode.UNADJUSTED_CONFOUNDER,
+            [name],
+            statistic,
+            f"{name} is not adjusted for, yet the data tie it to both {treatment} and "
+            f"{outcome} ({statistic}); if it is measured before treatment, add it as a "
+            "common cause.",
+        )
 
 
-def _check_support(result: CritiqueResult, df: pd.DataFrame, kinds: dict[str, str],
-                   treatment: str, adjustment: list[str], seed: int) -> None:
+def _check_support(
+    result: CritiqueResult,
+    df: pd.DataFrame,
+    kinds: dict[str, str],
+    treatment: str,
+    adjustment: list[str],
+    seed: int,
+) -> None:
     """Enough rows for the adjustment model, and treated and untreated units that overlap."""
     used = [treatment, *[a for a in adjustment if a in kinds]]
     frame = df[used].dropna()
     blocks = encode(frame, {n: kinds.get(n, "continuous") for n in used})
     width = sum(blocks[n].shape[1] for n in used[1:])
     if len(frame) < max(SMALL_SAMPLE_ROWS, ROWS_PER_COLUMN * (width + 2)):
-        result.add(WarningCode.SMALL_SAMPLE, adjustment, f"{len(frame)} rows",
-                   f"Only {len(frame)} complete rows for {width} adjustment columns: estimates "
-                   f"need at least {SMALL_SAMPLE_ROWS} rows and about {ROWS_PER_COLUMN} per "
-                   "column.")
+        result.add(
+            WarningCode.SMALL_SAMPLE,
+            adjustment,
+            f"{len(frame)} rows",
+            f"Only {len(frame)} complete rows for {width} adjustment columns: estimates "
+            f"need at least {SMALL_SAMPLE_ROWS} rows and about {ROWS_PER_COLUMN} per "
+            "column.",
+        )
     if kinds.get(treatment) != "binary" or not width or len(frame) < 2:
         return
     if len(frame) > TEST_ROWS:
@@ -329,20 +456,32 @@ def _check_support(result: CritiqueResult, df: pd.DataFrame, kinds: dict[str, st
         blocks = {n: b[frame.index.get_indexer(chosen)] for n, b in blocks.items()}
     check = check_overlap(np.hstack([blocks[n] for n in used[1:]]), blocks[treatment][:, 0] > 0)
     if check.poor:
-        result.add(WarningCode.POOR_OVERLAP, [treatment, *adjustment],
-                   f"{check.extreme_share:.0%} extreme propensity scores", check.message)
+        result.add(
+            WarningCode.POOR_OVERLAP,
+            [treatment, *adjustment],
+            f"{check.extreme_share:.0%} extreme propensity scores",
+            check.message,
+        )
 
 
-def _reading(result: CritiqueResult, treatment: str, outcome: str, derived: bool,
-             chosen: list[str] | None) -> str:
+def _reading(
+    result: CritiqueResult, treatment: str, outcome: str, derived: bool, chosen: list[str] | None
+) -> str:
     conflicts = [f for f in result.findings if f.code == WarningCode.GRAPH_DATA_CONFLICT]
-    text = (f"Tested {len(result.tests)} of the {result.n_implied} independences the graph "
-            f"implies on {result.n_rows:,} rows (Holm-corrected): ")
-    text += (f"{len(conflicts)} contradicted by the data." if conflicts
-             else "none contradicted by the data.")
+    text = (
+        f"Tested {len(result.tests)} of the {result.n_implied} independences the graph "
+        f"implies on {result.n_rows:,} rows (Holm-corrected): "
+    )
+    text += (
+        f"{len(conflicts)} contradicted by the data."
+        if conflicts
+        else "none contradicted by the data."
+    )
     if chosen is None:
-        text += (f" No observed set blocks every backdoor path from {treatment} to {outcome} "
-                 "in this graph, so adjustment alone cannot identify the effect.")
+        text += (
+            f" No observed set blocks every backdoor path from {treatment} to {outcome} "
+            "in this graph, so adjustment alone cannot identify the effect."
+        )
     else:
         source = "the graph's backdoor set" if derived else "the given adjustment set"
         text += f" Checked {source}: {', '.join(chosen) or 'nothing to adjust for'}."

@@ -18,7 +18,7 @@ from typing import Literal, NoReturn, get_args
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from tools.errors import GraphError
+from causal_assistant.tools.errors import GraphError
 
 EdgeSource = Literal["data", "heuristic", "llm", "user", "default"]
 GraphFormat = Literal["dot", "gml", "edges"]

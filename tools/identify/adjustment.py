@@ -8,11 +8,12 @@ from collections.abc import Sequence
 
 import networkx as nx
 
-from tools.graphs import CausalGraph
+from causal_assistant.tools.model.graphs import CausalGraph
 
 
-def blocks_backdoor(graph: nx.DiGraph, treatment: str, outcome: str,
-                    adjustment: Sequence[str]) -> bool:
+def blocks_backdoor(
+    graph: nx.DiGraph, treatment: str, outcome: str, adjustment: Sequence[str]
+) -> bool:
     """Does ``adjustment`` block every backdoor path (d-separation once the treatment's
     outgoing edges are cut)? Descendants of the treatment are checked separately."""
     cut = graph.copy()

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import networkx as nx
 import pandas as pd
 
-from tools import portable
-from tools.errors import InputError
-from tools.graphs import CausalGraph
-from tools.intake import resolve_column
-from tools.results import ToolResult, WarningCode
+from causal_assistant.tools import portable
+from causal_assistant.tools.data.intake import resolve_column
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.model.graphs import CausalGraph
+from causal_assistant.tools.results import ToolResult, WarningCode
 
 MAX_LEVELS = 100
 MAX_LEVELS_SHARE = 0.1
@@ -34,7 +34,7 @@ class ModelData:
     n_dropped: int
     result: ToolResult
     post_treatment: list[str]
-    latent: dict[str, str]   # unobserved variable -> its node name in the model graph
+    latent: dict[str, str]  # unobserved variable -> its node name in the model graph
 
     def originals(self, model_columns: list[str]) -> list[str]:
         """The user's variable names behind some model columns, in first-seen order."""
@@ -54,17 +54,23 @@ def treatment_kind(values: pd.Series, name: str) -> str:
     """Binary or continuous; anything else is refused with what to do instead."""
     levels = values.dropna().unique()
     if len(levels) == 0:
-        raise InputError(f"The treatment {name!r} has no values (every row is missing); "
-                         "choose a column with data.")
+        raise InputError(
+            f"The treatment {name!r} has no values (every row is missing); "
+            "choose a column with data."
+        )
     if len(levels) < 2:
-        raise InputError(f"The treatment {name!r} has a single value in the data, so there is "
-                         "nothing to compare; choose a column that varies.")
+        raise InputError(
+            f"The treatment {name!r} has a single value in the data, so there is "
+            "nothing to compare; choose a column that varies."
+        )
     if len(levels) == 2:
         return "binary"
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         return "continuous"
-    raise InputError(f"The treatment {name!r} has {len(levels)} categories; recode it as two "
-                     "groups (treated vs not) or use a numeric dose.")
+    raise InputError(
+        f"The treatment {name!r} has {len(levels)} categories; recode it as two "
+        "groups (treated vs not) or use a numeric dose."
+    )
 
 
 def check_outcome(values: pd.Series, name: str) -> None:
@@ -76,19 +82,27 @@ def check_outcome(values: pd.Series, name: str) -> None:
         stray = present[as_numbers.isna()].astype(str).unique()
         if as_numbers.notna().mean() >= 0.5:
             shown = ", ".join(repr(s) for s in stray[:3])
-            raise InputError(f"The outcome {name!r} is mostly numbers but has text in some "
-                             f"cells ({shown}); fix those cells or leave them empty (empty "
-                             "cells are dropped), then load the file again.")
+            raise InputError(
+                f"The outcome {name!r} is mostly numbers but has text in some "
+                f"cells ({shown}); fix those cells or leave them empty (empty "
+                "cells are dropped), then load the file again."
+            )
         if present.nunique() == 2:
             low, high = sorted(present.astype(str).unique())
-            raise InputError(f"The outcome {name!r} is text with two values ({low!r}, "
-                             f"{high!r}); recode it as 1 and 0 (1 for the result you are "
-                             "counting) and load the file again.")
-        raise InputError(f"The outcome {name!r} is text; choose a numeric or 0/1 outcome, "
-                         "or recode it as numbers.")
+            raise InputError(
+                f"The outcome {name!r} is text with two values ({low!r}, "
+                f"{high!r}); recode it as 1 and 0 (1 for the result you are "
+                "counting) and load the file again."
+            )
+        raise InputError(
+            f"The outcome {name!r} is text; choose a numeric or 0/1 outcome, "
+            "or recode it as numbers."
+        )
     if present.nunique() < 2:
-        raise InputError(f"The outcome {name!r} has a single value, so no effect on it can be "
-                         "measured; choose another outcome.")
+        raise InputError(
+            f"The outcome {name!r} has a single value, so no effect on it can be "
+            "measured; choose another outcome."
+        )
 
 
 def wide_categories(df: pd.DataFrame, names: list[str]) -> dict[str, int]:
@@ -101,8 +115,11 @@ def wide_categories(df: pd.DataFrame, names: list[str]) -> dict[str, int]:
     wide = {}
     for name in names:
         values = df[name]
-        if (pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values)
-                or pd.api.types.is_datetime64_any_dtype(values)):
+        if (
+            pd.api.types.is_bool_dtype(values)
+            or pd.api.types.is_numeric_dtype(values)
+            or pd.api.types.is_datetime64_any_dtype(values)
+        ):
             continue
         count = int(values.dropna().astype(str).nunique())
         if count > MAX_LEVELS and count > MAX_LEVELS_SHARE * len(df):
@@ -110,8 +127,9 @@ def wide_categories(df: pd.DataFrame, names: list[str]) -> dict[str, int]:
     return wide
 
 
-def build_model_data(df: pd.DataFrame, graph: CausalGraph, treatment: str, outcome: str,
-                     treated_level: object = None) -> ModelData:
+def build_model_data(
+    df: pd.DataFrame, graph: CausalGraph, treatment: str, outcome: str, treated_level: object = None
+) -> ModelData:
     """Prepare the model frame for the observed nodes of ``graph``."""
     treatment = resolve_column(treatment, list(df.columns))
     outcome = resolve_column(outcome, list(df.columns))
@@ -126,27 +144,34 @@ def build_model_data(df: pd.DataFrame, graph: CausalGraph, treatment: str, outco
     observed = [n for n in graph.nodes if n not in graph.unobserved]
     missing = [n for n in observed if n not in df.columns]
     if missing:
-        raise InputError(f"The graph names {missing[0]!r}, which is not a column; mark it "
-                         "unobserved or remove it from the graph.")
+        raise InputError(
+            f"The graph names {missing[0]!r}, which is not a column; mark it "
+            "unobserved or remove it from the graph."
+        )
     covariates = [n for n in observed if n not in (treatment, outcome)]
     wide = wide_categories(df, covariates)
     linked = {node for edge in graph.edges for node in (edge.cause, edge.effect)}
     for name, count in wide.items():
         if name in linked:
-            raise InputError(f"The covariate {name!r} has {count} categories, too many to "
-                             f"adjust for with {len(df)} rows; group its levels into fewer "
-                             "(e.g. regions instead of zip codes) or remove its edges from "
-                             "the graph.")
+            raise InputError(
+                f"The covariate {name!r} has {count} categories, too many to "
+                f"adjust for with {len(df)} rows; group its levels into fewer "
+                "(e.g. regions instead of zip codes) or remove its edges from "
+                "the graph."
+            )
     # an isolated node needs no adjustment: leave it out rather than build its indicators
     covariates = [n for n in covariates if n not in wide]
     try:
         frame, column_map, n_dropped = portable.prepare_frame(
-            df, treatment, outcome, covariates, treated_level)
+            df, treatment, outcome, covariates, treated_level
+        )
     except ValueError as exc:
         raise InputError(f"Cannot prepare the data: {exc}.") from exc
     if len(frame) == 0 or frame[column_map[treatment][0]].nunique() < 2:
-        raise InputError("After dropping rows with missing values the treatment no longer "
-                         "varies; fill in or drop the columns with many missing values.")
+        raise InputError(
+            "After dropping rows with missing values the treatment no longer "
+            "varies; fill in or drop the columns with many missing values."
+        )
     edges = [(e.cause, e.effect) for e in graph.edges]
     model = portable.model_graph(edges, column_map, graph.unobserved)
     result = ToolResult(
@@ -158,21 +183,32 @@ def build_model_data(df: pd.DataFrame, graph: CausalGraph, treatment: str, outco
         ),
     )
     for name, count in wide.items():
-        result.warn(WarningCode.EXCLUDED_COLUMN,
-                    f"{name!r} left out of the model: {count} categories and no edges in "
-                    "the graph.")
+        result.warn(
+            WarningCode.EXCLUDED_COLUMN,
+            f"{name!r} left out of the model: {count} categories and no edges in the graph.",
+        )
     if n_dropped:
         share = n_dropped / len(df)
-        result.warn(WarningCode.MISSING_VALUES_DROPPED,
-                    f"{n_dropped} of {len(df)} rows ({share:.0%}) had missing values in the "
-                    "analysed columns and were dropped.")
-    return ModelData(frame=frame, column_map=column_map, graph=model, treatment=treatment,
-                     outcome=outcome, model_treatment=column_map[treatment][0],
-                     model_outcome=column_map[outcome][0], treatment_kind=kind,
-                     treated_level=treated_level, n_dropped=n_dropped, result=result,
-                     post_treatment=[c for n in graph.post_treatment
-                                     for c in column_map.get(n, [])],
-                     latent=portable.latent_names(column_map, graph.unobserved))
+        result.warn(
+            WarningCode.MISSING_VALUES_DROPPED,
+            f"{n_dropped} of {len(df)} rows ({share:.0%}) had missing values in the "
+            "analysed columns and were dropped.",
+        )
+    return ModelData(
+        frame=frame,
+        column_map=column_map,
+        graph=model,
+        treatment=treatment,
+        outcome=outcome,
+        model_treatment=column_map[treatment][0],
+        model_outcome=column_map[outcome][0],
+        treatment_kind=kind,
+        treated_level=treated_level,
+        n_dropped=n_dropped,
+        result=result,
+        post_treatment=[c for n in graph.post_treatment for c in column_map.get(n, [])],
+        latent=portable.latent_names(column_map, graph.unobserved),
+    )
 
 
 def _orderable(levels: list) -> bool:

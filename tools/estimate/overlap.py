@@ -41,9 +41,14 @@ def check_overlap(covariates: np.ndarray, treated: np.ndarray) -> OverlapCheck:
         f"{share:.0%} of units have a propensity score below {EXTREME_PROPENSITY} or above "
         f"{1 - EXTREME_PROPENSITY}: treated and untreated units differ so much there that the "
         "estimate extrapolates; consider trimming or ATT."
-        if poor else
-        f"{share:.0%} of units have an extreme propensity score (below {EXTREME_PROPENSITY} or "
-        f"above {1 - EXTREME_PROPENSITY}); overlap is adequate."
+        if poor
+        else f"{share:.0%} of units have an extreme propensity score "
+        f"(below {EXTREME_PROPENSITY} or above {1 - EXTREME_PROPENSITY}); overlap is adequate."
     )
-    return OverlapCheck(extreme_share=share, min_score=float(scores.min()),
-                        max_score=float(scores.max()), poor=poor, message=message)
+    return OverlapCheck(
+        extreme_share=share,
+        min_score=float(scores.min()),
+        max_score=float(scores.max()),
+        poor=poor,
+        message=message,
+    )

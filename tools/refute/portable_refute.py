@@ -18,15 +18,16 @@ import numpy as np
 import statsmodels.api as sm
 from scipy import stats
 
-from tools.portable import fit_effect
+from causal_assistant.tools.portable import fit_effect
 
 
 def fit_value(frame, graph, treatment, outcome, estimand, method, target, params, seed=0):
     """The value of one estimate without an interval (refuters re-fit many times), with
     the global generator seeded for estimators that draw from it."""
     np.random.seed(seed)
-    return float(fit_effect(frame, graph, treatment, outcome, estimand, method, target,
-                            params).value)
+    return float(
+        fit_effect(frame, graph, treatment, outcome, estimand, method, target, params).value
+    )
 
 
 def simulated_data(kind, frame, graph, treatment, outcome, estimand, rng, instruments=()):
@@ -66,22 +67,57 @@ def simulated_data(kind, frame, graph, treatment, outcome, estimand, rng, instru
     raise ValueError(f"unknown simulation refuter {kind!r}")
 
 
-def simulate_once(kind, frame, graph, treatment, outcome, estimand, method, target, params,
-                  sim_seed, instruments=()):
+def simulate_once(
+    kind,
+    frame,
+    graph,
+    treatment,
+    outcome,
+    estimand,
+    method,
+    target,
+    params,
+    sim_seed,
+    instruments=(),
+):
     """One simulated re-fit; NaN when the estimator cannot fit that draw (e.g. a resample
     in which the treatment no longer varies), so one bad draw does not sink the refuter."""
     rng = np.random.default_rng(sim_seed)
-    case_frame, case_graph, case_estimand = simulated_data(kind, frame, graph, treatment,
-                                                           outcome, estimand, rng, instruments)
+    case_frame, case_graph, case_estimand = simulated_data(
+        kind, frame, graph, treatment, outcome, estimand, rng, instruments
+    )
     try:
-        return fit_value(case_frame, case_graph, treatment, outcome, case_estimand, method,
-                         target, params, seed=sim_seed)
+        return fit_value(
+            case_frame,
+            case_graph,
+            treatment,
+            outcome,
+            case_estimand,
+            method,
+            target,
+            params,
+            seed=sim_seed,
+        )
     except Exception:
         return float("nan")
 
 
-def simulate_refuter(kind, frame, graph, treatment, outcome, estimand, method, target, params,
-                     n_simulations, seed=0, instruments=(), n_jobs=1, progress=None):
+def simulate_refuter(
+    kind,
+    frame,
+    graph,
+    treatment,
+    outcome,
+    estimand,
+    method,
+    target,
+    params,
+    n_simulations,
+    seed=0,
+    instruments=(),
+    n_jobs=1,
+    progress=None,
+):
     """The effects of ``n_simulations`` re-fits under refuter ``kind``, in draw order.
 
     One seed per simulation is drawn up front from a stream of its own for each refuter, so
@@ -93,8 +129,19 @@ def simulate_refuter(kind, frame, graph, treatment, outcome, estimand, method, t
     seeds = np.random.default_rng([seed, stream]).integers(0, 2**32 - 1, n_simulations)
     frame = frame[[column for column in frame.columns if column in graph]]  # less to ship
     tasks = (
-        joblib.delayed(simulate_once)(kind, frame, graph, treatment, outcome, estimand, method,
-                                      target, params, int(s), tuple(instruments))
+        joblib.delayed(simulate_once)(
+            kind,
+            frame,
+            graph,
+            treatment,
+            outcome,
+            estimand,
+            method,
+            target,
+            params,
+            int(s),
+            tuple(instruments),
+        )
         for s in seeds
     )
     effects = []
@@ -119,8 +166,11 @@ def summarize_simulations(kind, effects, estimate, alpha=0.05, tolerance=0.1):
     values = np.asarray(effects, dtype=float)
     ok = values[np.isfinite(values)]
     reference = 0.0 if kind == "placebo_treatment" else float(estimate)
-    details = {"effects": [float(v) for v in values], "failed_fits": int(len(values) - len(ok)),
-               "reference": reference}
+    details = {
+        "effects": [float(v) for v in values],
+        "failed_fits": int(len(values) - len(ok)),
+        "reference": reference,
+    }
     if len(ok) < max(2, len(values) // 2):
         return {"status": "warn", "new_effect": None, "p_value": None, "details": details}
     tie = np.isclose(ok, reference, rtol=1e-9, atol=1e-12)
@@ -135,7 +185,10 @@ def summarize_simulations(kind, effects, estimate, alpha=0.05, tolerance=0.1):
     status = "fail" if p_band < alpha else "warn" if drift else "pass"
     low, high = np.percentile(ok, [50 * alpha, 100 - 50 * alpha])
     details.update(
-        mean=mean, band=[float(low), float(high)], p_band=p_band, p_mean=p_mean,
+        mean=mean,
+        band=[float(low), float(high)],
+        p_band=p_band,
+        p_mean=p_mean,
         sign_flips=float(np.mean(np.sign(ok) != np.sign(estimate))),
         as_large_as_estimate=float(np.mean(np.abs(ok) >= abs(estimate))),
     )
@@ -175,7 +228,8 @@ def e_value(frame, treatment, outcome, estimate, ci_low=None, ci_high=None):
         nearer = ci_low if estimate > 0 else ci_high
         interval = 1.0 if ci_low <= 0 <= ci_high else evalue(ratio(nearer))
     return {
-        "e_value": evalue(ratio(estimate)), "e_value_ci": interval,
+        "e_value": evalue(ratio(estimate)),
+        "e_value_ci": interval,
         "risk_ratio": ratio(estimate),
         "scale": "risk ratio" if binary else "standardized difference, RR = exp(0.91 d)",
         "d": None if binary else float(estimate / spread),
@@ -196,7 +250,8 @@ def benchmark_strength(k, r2_treatment, r2_outcome, in_model):
         r2_dz = k * r2_treatment / (1 - r2_treatment)
         r2_zx = k * r2_treatment**2 / ((1 - k * r2_treatment) * (1 - r2_treatment))
         r2_yz = ((np.sqrt(k) + np.sqrt(r2_zx)) / np.sqrt(1 - r2_zx)) ** 2 * (
-            r2_outcome / (1 - r2_outcome))
+            r2_outcome / (1 - r2_outcome)
+        )
     else:
         r2_dz, r2_yz = k * r2_treatment, k * r2_outcome
     return float(r2_dz), float(min(r2_yz, 1.0))
@@ -251,39 +306,70 @@ def ols_sensitivity(frame, treatment, outcome, adjustment, others=None, alpha=0.
     strengths = []
     for name, columns in adjustment.items():
         rest = [c for c in in_model if c not in columns]
-        strengths.append((name, True,
-                          partial_r2(treatment_fit.ssr, ols(d, rest).ssr),
-                          partial_r2(full.ssr, ols(y, [treatment, *rest]).ssr)))
+        strengths.append(
+            (
+                name,
+                True,
+                partial_r2(treatment_fit.ssr, ols(d, rest).ssr),
+                partial_r2(full.ssr, ols(y, [treatment, *rest]).ssr),
+            )
+        )
     for name, columns in (others or {}).items():
-        strengths.append((name, False,
-                          partial_r2(ols(d, [*in_model, *columns]).ssr, treatment_fit.ssr),
-                          partial_r2(ols(y, [treatment, *in_model, *columns]).ssr, full.ssr)))
+        strengths.append(
+            (
+                name,
+                False,
+                partial_r2(ols(d, [*in_model, *columns]).ssr, treatment_fit.ssr),
+                partial_r2(ols(y, [treatment, *in_model, *columns]).ssr, full.ssr),
+            )
+        )
     benchmarks = []
     t_crit = abs(stats.t.ppf(alpha / 2, dof - 1))
     for name, inside, r2_d, r2_y in strengths:
-        row = {"name": name, "in_model": inside, "r2_treatment": r2_d, "r2_outcome": r2_y,
-               "strength_to_erase": strength_to_erase(estimate, se, dof, r2_d, r2_y, inside),
-               "adjusted_estimate": None, "adjusted_ci": None}
+        row = {
+            "name": name,
+            "in_model": inside,
+            "r2_treatment": r2_d,
+            "r2_outcome": r2_y,
+            "strength_to_erase": strength_to_erase(estimate, se, dof, r2_d, r2_y, inside),
+            "adjusted_estimate": None,
+            "adjusted_ci": None,
+        }
         if r2_d < (0.5 if inside else 1.0):  # else its k = 1 bound explains all of treatment
             r2_dz, r2_yz = benchmark_strength(1.0, r2_d, r2_y, inside)
             bias = confounder_bias(r2_dz, r2_yz, se, dof)
             adjusted = float(np.sign(estimate) * (abs(estimate) - bias))
             adjusted_se = se * np.sqrt((1 - r2_yz) / (1 - r2_dz) * dof / (dof - 1))
             row["adjusted_estimate"] = adjusted
-            row["adjusted_ci"] = [float(adjusted - t_crit * adjusted_se),
-                                  float(adjusted + t_crit * adjusted_se)]
+            row["adjusted_ci"] = [
+                float(adjusted - t_crit * adjusted_se),
+                float(adjusted + t_crit * adjusted_se),
+            ]
         benchmarks.append(row)
     return {
-        "estimate": estimate, "se": se, "dof": float(dof),
+        "estimate": estimate,
+        "se": se,
+        "dof": float(dof),
         "partial_r2": float(f**2 / (1 + f**2)),
         "robustness_value": float(0.5 * (np.sqrt(f**4 + 4 * f**2) - f**2)),
-        "robustness_value_ci": float(rv_alpha), "benchmarks": benchmarks,
+        "robustness_value_ci": float(rv_alpha),
+        "benchmarks": benchmarks,
     }
 
 
-def unobserved_confounder(frame, treatment, outcome, estimate, ci_low=None, ci_high=None,
-                          adjustment=None, others=None, fail_below=1.0, warn_below=2.0,
-                          e_value_warn=2.0):
+def unobserved_confounder(
+    frame,
+    treatment,
+    outcome,
+    estimate,
+    ci_low=None,
+    ci_high=None,
+    adjustment=None,
+    others=None,
+    fail_below=1.0,
+    warn_below=2.0,
+    e_value_warn=2.0,
+):
     """Sensitivity to an unmeasured common cause: the E-value always; with ``adjustment``
     (a linear-regression estimate) also Cinelli & Hazlett's benchmarks.
 
@@ -304,8 +390,12 @@ def unobserved_confounder(frame, treatment, outcome, estimate, ci_low=None, ci_h
     details["worst"] = worst
     strength = worst["strength_to_erase"]
     status = "fail" if strength < fail_below else "warn" if strength < warn_below else "pass"
-    return {"status": status, "new_effect": worst["adjusted_estimate"], "p_value": None,
-            "details": details}
+    return {
+        "status": status,
+        "new_effect": worst["adjusted_estimate"],
+        "p_value": None,
+        "details": details,
+    }
 
 
 def variable_graph(graph, column_map):
@@ -390,9 +480,12 @@ def check_independences(frame, tests, column_map, cache, alpha=0.01, min_r=0.05)
     for x, y, given in tests:
         key = (min(x, y), max(x, y), tuple(sorted(given)))
         if key not in cache:
-            cache[key] = ci_test(frame, column_map.get(key[0], [key[0]]),
-                                 column_map.get(key[1], [key[1]]),
-                                 [c for z in key[2] for c in column_map.get(z, [z])])
+            cache[key] = ci_test(
+                frame,
+                column_map.get(key[0], [key[0]]),
+                column_map.get(key[1], [key[1]]),
+                [c for z in key[2] for c in column_map.get(z, [z])],
+            )
         p, r = cache[key]
         rows.append({"x": x, "y": y, "given": list(given), "p_value": p, "partial_r": r})
     if rows:
@@ -403,8 +496,17 @@ def check_independences(frame, tests, column_map, cache, alpha=0.01, min_r=0.05)
     return rows
 
 
-def falsify_graph(frame, graph, column_map, n_permutations=100, seed=0, alpha=0.01,
-                  min_r=0.05, warn_share=0.1, progress=None):
+def falsify_graph(
+    frame,
+    graph,
+    column_map,
+    n_permutations=100,
+    seed=0,
+    alpha=0.01,
+    min_r=0.05,
+    warn_share=0.1,
+    progress=None,
+):
     """Test the conditional independences the graph implies on the prepared frame.
 
     Pass if none is violated, warn if at most ``warn_share`` of them are, fail otherwise;
@@ -431,9 +533,14 @@ def falsify_graph(frame, graph, column_map, n_permutations=100, seed=0, alpha=0.
         if progress is not None:
             progress((i + 1) / n_permutations)
     status = "pass" if violated == 0 else "warn" if share <= warn_share else "fail"
-    details = {"tested": len(rows), "violated": violated, "share_violated": share,
-               "tests": rows, "baseline_shares": shares,
-               "baseline_worse": float(np.mean(np.asarray(shares) > share)) if shares else None}
+    details = {
+        "tested": len(rows),
+        "violated": violated,
+        "share_violated": share,
+        "tests": rows,
+        "baseline_shares": shares,
+        "baseline_worse": float(np.mean(np.asarray(shares) > share)) if shares else None,
+    }
     p_value = min(row["p_adjusted"] for row in rows) if rows else None
     return {"status": status, "new_effect": None, "p_value": p_value, "details": details}
 

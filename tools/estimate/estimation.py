@@ -8,13 +8,19 @@ alternative so a disagreement between them is visible rather than hidden.
 import numpy as np
 from pydantic import BaseModel
 
-from tools import portable
-from tools.errors import InputError
-from tools.estimators import EstimatorSpec, Target, applicable, check_applicable, spec_for
-from tools.identification import IdentificationResult
-from tools.modeldata import ModelData
-from tools.overlap import check_overlap
-from tools.results import ToolResult, WarningCode
+from causal_assistant.tools import portable
+from causal_assistant.tools.data.modeldata import ModelData
+from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.estimate.estimators import (
+    EstimatorSpec,
+    Target,
+    applicable,
+    check_applicable,
+    spec_for,
+)
+from causal_assistant.tools.estimate.overlap import check_overlap
+from causal_assistant.tools.identify.identification import IdentificationResult
+from causal_assistant.tools.results import ToolResult, WarningCode
 
 SMALL_SAMPLE_ROWS = 100
 
@@ -39,13 +45,20 @@ class EstimationResult(ToolResult):
     extreme_propensity_share: float | None = None
 
 
-def estimate_effect(data: ModelData, ident: IdentificationResult, target: Target = "ate",
-                    method: str | None = None, seed: int = 0, n_bootstrap: int = 100,
-                    n_jobs: int = 1) -> EstimationResult:
+def estimate_effect(
+    data: ModelData,
+    ident: IdentificationResult,
+    target: Target = "ate",
+    method: str | None = None,
+    seed: int = 0,
+    n_bootstrap: int = 100,
+    n_jobs: int = 1,
+) -> EstimationResult:
     """Estimate the identified effect; ``method`` overrides the catalogue's choice."""
     if ident.estimand == "none":
-        raise InputError("The effect is not identified, so there is nothing to estimate; "
-                         "revise the graph first.")
+        raise InputError(
+            "The effect is not identified, so there is nothing to estimate; revise the graph first."
+        )
     requested = target
     if ident.estimand != "backdoor":
         target = "ate"
@@ -56,18 +69,31 @@ def estimate_effect(data: ModelData, ident: IdentificationResult, target: Target
     elif fitting:
         primary = fitting[0]
     else:
-        raise InputError(f"No estimator fits a {data.treatment_kind} treatment with a "
-                         f"{ident.estimand} design and target {target.upper()}.")
-    args = (data.frame, data.graph, data.model_treatment, data.model_outcome,
-            ident.dowhy_estimand)
-    numbers = portable.estimate_with_ci(*args, primary.method, target, primary.params,
-                                        seed=seed, n_bootstrap=n_bootstrap, n_jobs=n_jobs)
-    estimate = EffectEstimate(method=primary.method, label=primary.label, target=target,
-                              params=primary.params, **numbers)
+        raise InputError(
+            f"No estimator fits a {data.treatment_kind} treatment with a "
+            f"{ident.estimand} design and target {target.upper()}."
+        )
+    args = (data.frame, data.graph, data.model_treatment, data.model_outcome, ident.dowhy_estimand)
+    numbers = portable.estimate_with_ci(
+        *args,
+        primary.method,
+        target,
+        primary.params,
+        seed=seed,
+        n_bootstrap=n_bootstrap,
+        n_jobs=n_jobs,
+    )
+    estimate = EffectEstimate(
+        method=primary.method, label=primary.label, target=target, params=primary.params, **numbers
+    )
     alternatives = [_alternative(args, spec, target) for spec in fitting if spec != primary]
-    result = EstimationResult(estimate=estimate, alternatives=[a for a in alternatives if a],
-                              n_rows=len(data.frame), treatment_kind=data.treatment_kind,
-                              treated_level=data.treated_level)
+    result = EstimationResult(
+        estimate=estimate,
+        alternatives=[a for a in alternatives if a],
+        n_rows=len(data.frame),
+        treatment_kind=data.treatment_kind,
+        treated_level=data.treated_level,
+    )
     result.code = (
         f"numbers = estimate_with_ci(\n    frame, graph, {data.model_treatment!r}, "
         f"{data.model_outcome!r}, estimand,\n    {primary.method!r}, {target!r}, "
@@ -78,8 +104,10 @@ def estimate_effect(data: ModelData, ident: IdentificationResult, target: Target
         _check_overlap(result, data, data.model_columns(ident.adjustment_set))
     result.reading = _reading(result, data, primary)
     if requested != target:
-        result.reading += (f" The {ident.estimand} design estimates the average effect (ATE); "
-                           f"the {requested.upper()} you asked for needs a backdoor design.")
+        result.reading += (
+            f" The {ident.estimand} design estimates the average effect (ATE); "
+            f"the {requested.upper()} you asked for needs a backdoor design."
+        )
     return result
 
 
@@ -91,23 +119,28 @@ def _alternative(args: tuple, spec: EstimatorSpec, target: Target) -> EffectEsti
         return None
     if not np.isfinite(value):
         return None
-    return EffectEstimate(method=spec.method, label=spec.label, target=target, value=value,
-                          params=spec.params)
+    return EffectEstimate(
+        method=spec.method, label=spec.label, target=target, value=value, params=spec.params
+    )
 
 
 def _check_sample(result: EstimationResult, data: ModelData) -> None:
     if len(data.frame) < SMALL_SAMPLE_ROWS:
-        result.warn(WarningCode.SMALL_SAMPLE,
-                    f"Only {len(data.frame)} rows: estimates and intervals are unreliable "
-                    f"below about {SMALL_SAMPLE_ROWS}.")
+        result.warn(
+            WarningCode.SMALL_SAMPLE,
+            f"Only {len(data.frame)} rows: estimates and intervals are unreliable "
+            f"below about {SMALL_SAMPLE_ROWS}.",
+        )
 
 
 def _check_overlap(result: EstimationResult, data: ModelData, covariates: list[str]) -> None:
     """Share of units whose propensity is so extreme that weighting leans on very few."""
     if not covariates:
         return
-    check = check_overlap(data.frame[covariates].to_numpy(dtype=float),
-                          data.frame[data.model_treatment].to_numpy(dtype=int))
+    check = check_overlap(
+        data.frame[covariates].to_numpy(dtype=float),
+        data.frame[data.model_treatment].to_numpy(dtype=int),
+    )
     result.extreme_propensity_share = check.extreme_share
     if check.poor:
         result.warn(WarningCode.POOR_OVERLAP, check.message)

@@ -1,0 +1,2 @@
+"""Reading and preparing data: intake (load, profile, resolve columns) and the prepared
+frame a model is fitted on."""

@@ -1,0 +1,1 @@
+"""The estimation stage: the estimator catalogue, effect estimation with intervals, overlap."""

@@ -1,0 +1,1 @@
+"""The report stage: the exported script and notebook, and the pictures."""

@@ -1,0 +1,1 @@
+"""The identification stage: adjustment sets and DoWhy identification of the estimand."""

@@ -1,0 +1,1 @@
+"""The refutation stage: refuters, sensitivity and graph falsification."""
