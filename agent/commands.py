@@ -10,6 +10,8 @@ import re
 
 from pydantic import BaseModel
 
+from causal_assistant.agent.reasoners.wording import looks_like_question
+
 HELP = """Things you can say (offline commands; with an LLM, plain words work too):
 - `approve` — accept the proposed graph and continue
 - `add edge A -> B`, `remove edge A -> B`, `reverse edge A -> B` — edit the graph
@@ -18,6 +20,7 @@ HELP = """Things you can say (offline commands; with an LLM, plain words work to
 - `use matching` (or weighting, stratification, regression, iv, frontdoor) — change estimator
 - `target att` (or ate, atc) — change which effect is estimated
 - `treatment X`, `outcome Y` — change the question
+- `effect of X on Y` (or any causal question) — a new analysis of the same data
 - `rerun estimation` / `go back to modeling` — repeat a stage
 - `show graph|estimate|refutations|data|warnings` — see a result again
 - `plot overlap`, `plot balance`, `plot distribution of X`, `table X by G` — look at the data
@@ -127,6 +130,8 @@ def parse_command(text: str) -> Intent:
         return Intent(kind="export")
     if lower in ("help", "commands", "what can you do", "?") or lower.startswith("help"):
         return Intent(kind="help")
+    if looks_like_question(message):
+        return Intent(kind="ask", args={"question": message})
     return Intent(kind="unknown", args={"text": text})
 
 

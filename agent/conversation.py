@@ -116,6 +116,23 @@ def set_target(session: "Session", intent: Intent, text: str) -> dict:
     return session.rerun("estimation", user_text=text, target=intent.args["target"].lower())
 
 
+def ask(session: "Session", intent: Intent, text: str) -> dict:
+    """A new causal question about the same data, at any point of the conversation."""
+    _need_dataset(session.values)
+    return session.rerun(
+        "question",
+        user_text=text,
+        question=intent.args["question"],
+        treatment=None,
+        outcome=None,
+        target=None,
+        graph_text=None,
+        adjustment=None,
+        design=None,
+        method=None,
+    )
+
+
 def set_variable(session: "Session", intent: Intent, text: str) -> dict:
     state = session.values
     column = resolve_column(intent.args["column"], _columns(_need_dataset(state)))
@@ -283,6 +300,7 @@ HANDLERS: dict[str, Callable[["Session", Intent, str], dict]] = {
     "mark": edit_graph,
     "target": set_target,
     "set_variable": set_variable,
+    "ask": ask,
     "use": use_estimator,
     "rerun": rerun,
     "show": show,

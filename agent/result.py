@@ -38,6 +38,7 @@ def build_result(state: AnalysisState) -> dict:
         "treatment": state.get("treatment"),
         "outcome": state.get("outcome"),
         "question": state.get("question"),
+        "context": state.get("context"),
         "data": {k: (state.get("dataset") or {}).get(k) for k in ("name", "source_path", "hash")},
         "graph": {
             "nodes": graph["nodes"],

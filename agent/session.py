@@ -89,6 +89,7 @@ class Session:
         target: str | None = None,
         method: str | None = None,
         graph_text: str | None = None,
+        context: str | None = None,
         seed: int = 0,
         auto_approve: bool = False,
         on_event: EventHandler | None = None,
@@ -102,10 +103,12 @@ class Session:
             "target": target,
             "method": method,
             "graph_text": graph_text,
+            "context": context,
             "seed": seed,
             "auto_approve": auto_approve,
             "entry": "intake",
             "error": None,
+            "choices": None,
             # a new analysis replaces everything the previous one in this thread made
             **dict.fromkeys(
                 (
@@ -148,7 +151,10 @@ class Session:
     ) -> dict:
         """Go back to a stage with changed inputs and run on from there."""
         said = [_said("user", user_text)] if user_text else []
-        return self._run({**changes, "entry": entry, "error": None, "messages": said}, on_event)
+        return self._run(
+            {**changes, "entry": entry, "error": None, "choices": None, "messages": said},
+            on_event,
+        )
 
     def proceed(self, on_event: EventHandler | None = None) -> dict:
         """Continue from the last checkpoint, e.g. after the process died mid-analysis."""

@@ -14,6 +14,7 @@ from langgraph.types import interrupt
 
 from causal_assistant.agent.context import AgentContext
 from causal_assistant.agent.datastore import store_dataset
+from causal_assistant.agent.reasoners.base import QuestionParse
 from causal_assistant.agent.reasoners.offline import target_from
 from causal_assistant.agent.state import AnalysisState
 from causal_assistant.tools.data.intake import (
@@ -23,7 +24,7 @@ from causal_assistant.tools.data.intake import (
     resolve_column,
 )
 from causal_assistant.tools.data.modeldata import check_outcome, treatment_kind
-from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.errors import ChoiceNeeded, InputError
 from causal_assistant.tools.estimate.estimation import EstimationResult, estimate_effect
 from causal_assistant.tools.model.critique import critique_graph
 from causal_assistant.tools.model.graphs import CausalGraph, parse_graph, validate_graph
@@ -55,7 +56,13 @@ def guarded(stage: str, run: Stage) -> Stage:
         try:
             return run(state)
         except InputError as exc:
-            return {"error": str(exc), "stage": stage, "messages": say(str(exc))}
+            choices = getattr(exc, "choices", None)
+            return {
+                "error": str(exc),
+                "choices": choices,
+                "stage": stage,
+                "messages": say(str(exc)),
+            }
 
     node.__name__ = stage
     return node
@@ -107,12 +114,7 @@ class Stages:
             treatment, outcome = treatment or parsed.treatment, outcome or parsed.outcome
             target, note, warnings = target or parsed.target, parsed.note, parsed.warnings
         if not treatment or not outcome:
-            missing = "treatment" if not treatment else "outcome"
-            raise InputError(
-                f"Could not tell which column is the {missing}; name it (for "
-                "example 'effect of <treatment> on <outcome>', or --"
-                f"{missing} COLUMN)."
-            )
+            raise_choice(treatment, outcome, parsed.candidates, columns)
         treatment, outcome = resolve_column(treatment, columns), resolve_column(outcome, columns)
         if treatment == outcome:
             raise InputError(
@@ -137,9 +139,10 @@ class Stages:
             **recorded("question", result, started),
         }
 
-    def _parse(self, state: AnalysisState):
+    def _parse(self, state: AnalysisState) -> QuestionParse:
         profile = DatasetProfile.model_validate(state["dataset"]["profile"])
-        return self.ctx.reasoner.parse_question(state.get("question") or "", profile)
+        question = state.get("question") or ""
+        return self.ctx.reasoner.parse_question(question, profile, state.get("context"))
 
     def modeling(self, state: AnalysisState) -> dict:
         """Propose a graph with a role and provenance for every column, or take the user's."""
@@ -317,6 +320,29 @@ def failed_refuters(state: AnalysisState) -> list[str]:
         for r in (state.get("refutation") or {}).get("refutations", [])
         if r["status"] == "fail"
     ]
+
+
+def raise_choice(
+    treatment: str | None,
+    outcome: str | None,
+    candidates: dict[str, list[str]],
+    columns: list[str],
+) -> None:
+    """Ask which column takes each open role, naming the likeliest candidates."""
+    open_roles = [
+        role for role, value in (("treatment", treatment), ("outcome", outcome)) if not value
+    ]
+    choices = {
+        role: [c for c in candidates.get(role) or candidates.get("mentioned") or [] if c in columns]
+        or columns[:6]
+        for role in open_roles
+    }
+    listed = "; ".join(f"{role}: {', '.join(names)}" for role, names in choices.items())
+    raise ChoiceNeeded(
+        f"Which column is the {' and which the '.join(open_roles)}? Likely candidates, "
+        f"{listed}. Say 'effect of <treatment> on <outcome>' with the column names.",
+        choices,
+    )
 
 
 def waiting_question(node: str, state: AnalysisState) -> dict:

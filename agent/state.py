@@ -69,4 +69,6 @@ class AnalysisState(TypedDict, total=False):
     custom_code: Annotated[list[str], extend_list]
     stage: str
     error: str | None
+    context: str | None  # the user's description of the data (untrusted text)
+    choices: dict[str, list[str]] | None  # candidates when the user must pick a column
     decision: str | None

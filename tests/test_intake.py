@@ -351,7 +351,10 @@ BAD_INPUTS = {
     "empty": (_bad_csv(""), "is empty; upload a file"),
     "blank lines only": (_bad_csv("\n\n\n"), "no columns to read"),
     "header only": (_bad_csv("a,b,c\n"), "header row but no data rows"),
-    "binary junk": (_bad_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50, "x.csv"), "binary"),
+    "binary junk": (
+        _bad_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50, "x.csv"),
+        "PNG picture",
+    ),
     "ragged rows": (_bad_csv("a,b\n1,2\n3,4,5,6\n"), "as many fields as the header"),
     "blank name": (_bad_csv("a,,c\n1,2,3\n"), "Column 2 has no name"),
     "blank names": (_bad_csv("\n,b,\n1,2,3\n"), "Columns 1, 3 have no name"),

@@ -233,6 +233,24 @@ def test_upload_ask_approve_and_download_reproducing_script(app_url, browser, tm
         context.close()
 
 
+def test_plain_words_then_a_column_picked_from_the_buttons(app_url, browser, tmp_path):
+    """A question that names the outcome only loosely: the chat offers the candidate
+    columns as buttons, one click settles it and the analysis goes on to the graph."""
+    data = tmp_path / "training.csv"
+    make_training(n=ROWS).to_csv(data, index=False)
+    context, page = _open_chat(browser, app_url)
+    try:
+        _send(page, "Does the training programme change anything?", attachment=data)
+        page.get_by_text("Which column is the").first.wait_for(timeout=GRAPH_TIMEOUT_MS)
+        _shot(page, "03_choose_column.png")
+        page.get_by_role("button", name="earnings_after", exact=True).first.click()
+        page.get_by_role("button", name="Approve graph").wait_for(timeout=GRAPH_TIMEOUT_MS)
+        approval = _chat_text(page).split("Which column is the")[-1]
+        assert "Effect of treat on earnings_after" in approval
+    finally:
+        context.close()
+
+
 def test_two_browser_sessions_do_not_share_data_or_messages(app_url, browser, tmp_path):
     alpha = tmp_path / "alpha_trial.csv"
     make_training(n=300, seed=1).to_csv(alpha, index=False)

@@ -15,3 +15,12 @@ class InputError(ValueError):
 
 class GraphError(InputError):
     """A graph that cannot be used as given (cycle, bad syntax, unknown node)."""
+
+
+class ChoiceNeeded(InputError):
+    """The user must pick among named candidates (which column is the treatment, say);
+    the chat offers them as buttons, the CLI lists them beside the flag to pass."""
+
+    def __init__(self, message: str, choices: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.choices = choices

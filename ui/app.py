@@ -474,6 +474,8 @@ async def show_outcome(
     session: Session, state: dict, ran: set[str], errors: list[str]
 ) -> cl.Message | None:
     """After a run: the error, the question the analysis waits on, or the final answer."""
+    if errors and state.get("choices"):
+        return await show_choices(state["choices"])
     for error in errors:
         await cl.Message(content=f"**I had to stop:** {error}", author=APP_NAME).send()
     pending = await cl.make_async(session.pending)()
@@ -494,6 +496,22 @@ async def show_outcome(
     }:
         return await show_answer(session, state)
     return None
+
+
+async def show_choices(choices: dict[str, list[str]]) -> cl.Message:
+    """Ask for one open role at a time, the candidate columns as buttons plus "other"."""
+    role, columns = next(iter(choices.items()))
+    actions = [
+        cl.Action(name="choose_column", label=column, payload={"role": role, "column": column})
+        for column in columns
+    ]
+    actions.append(cl.Action(name="choose_column", label="other", payload={"role": role}))
+    message = cl.Message(
+        content=f"Which column is the **{role}**?", actions=actions, author=APP_NAME
+    )
+    await message.send()
+    cl.user_session.set("buttons_message", message)
+    return message
 
 
 async def show_pending(state: dict, pending: dict) -> cl.Message:
@@ -625,6 +643,23 @@ async def _with_session(action: cl.Action) -> Session | None:
             author=APP_NAME,
         ).send()
     return session
+
+
+@cl.action_callback("choose_column")
+async def on_choose_column(action: cl.Action) -> None:
+    role, column = action.payload.get("role"), action.payload.get("column")
+    if role not in ("treatment", "outcome"):
+        return
+    if not column:
+        await cl.Message(
+            content=f"Type `{role} <column name>` with the column you mean.", author=APP_NAME
+        ).send()
+        return
+    if session := await _with_session(action):
+        await clear_pending_buttons()
+        await run_turn(
+            session, session.rerun, "question", user_text=f"{role} {column}", **{role: column}
+        )
 
 
 @cl.action_callback("approve")

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from causal_assistant.tools.data.context import read_context
 from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.model.graphs import read_graph
 
@@ -33,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         "--method", help="estimator, e.g. matching or backdoor.propensity_score_weighting"
     )
     analyze.add_argument("--graph", help="causal graph file (.dot/.gml/edge list)")
+    analyze.add_argument(
+        "--context", help="text file describing the data (a codebook or a paragraph)"
+    )
     analyze.add_argument("--out", default="causal-output", help="output folder")
     analyze.add_argument("--seed", type=int, default=0)
     analyze.add_argument(
@@ -66,12 +70,14 @@ def analyze(args: argparse.Namespace) -> int:
         target=args.target,
         method=args.method,
         graph_text=graph_text,
+        context=read_context(Path(args.context)) if args.context else None,
         seed=args.seed,
         auto_approve=True,
     )
     written = _export(session, Path(args.out))
     if state.get("error"):
-        raise InputError(state["error"])
+        flags = " ".join(f"--{role} COLUMN" for role in state.get("choices") or {})
+        raise InputError(state["error"] + (f" (or pass {flags})" if flags else ""))
     estimate = session.result()["estimate"]
     print(
         f"{estimate['target'].upper()} of {state['treatment']} on {state['outcome']}: "

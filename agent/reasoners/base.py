@@ -30,8 +30,11 @@ class QuestionParse(BaseModel):
 class Reasoner(Protocol):
     name: str
 
-    def parse_question(self, question: str, profile: DatasetProfile) -> QuestionParse:
-        """Map a question in words onto the treatment, outcome and target."""
+    def parse_question(
+        self, question: str, profile: DatasetProfile, context: str | None = None
+    ) -> QuestionParse:
+        """Map a question in words onto the treatment, outcome and target; ``context`` is
+        the user's description of the data (untrusted text)."""
 
     def propose_graph(
         self, df: pd.DataFrame, profile: DatasetProfile, treatment: str, outcome: str, seed: int = 0

@@ -96,16 +96,19 @@ class LLMReasoner:
 
     # ----------------------------------------------------------------------- reasoner API
 
-    def parse_question(self, question: str, profile: DatasetProfile) -> QuestionParse:
+    def parse_question(
+        self, question: str, profile: DatasetProfile, context: str | None = None
+    ) -> QuestionParse:
+        metadata = _metadata(profile, self.settings.send_rows)
         task = render_prompt(
             "question",
             question=json.dumps(question, ensure_ascii=False),
-            data=data_block(_metadata(profile, self.settings.send_rows)),
+            data=data_block({**metadata, "description": context} if context else metadata),
         )
         try:
             answer, notes = self._ask(QuestionAnswer, task, lambda a: check_question(a, profile))
         except LLMUnavailable as exc:
-            parsed = self.fallback.parse_question(question, profile)
+            parsed = self.fallback.parse_question(question, profile, context)
             warning = _fallback_warning("read the question", exc)
             return parsed.model_copy(
                 update={

@@ -9,17 +9,10 @@ import re
 import pandas as pd
 
 from causal_assistant.agent.reasoners.base import QuestionParse
+from causal_assistant.agent.reasoners.wording import read_question
 from causal_assistant.tools.data.intake import DatasetProfile
 from causal_assistant.tools.model.modeling import ModelingResult, propose_graph
 
-CAUSE_PATTERNS = (
-    r"effect of (?P<t>.+?) on (?P<y>.+)",
-    r"impact of (?P<t>.+?) on (?P<y>.+)",
-    r"(?:does|do|did|will|would|is|are) (?P<t>.+?) (?:cause|causes|affect|affects|raise|"
-    r"raises|increase|increases|reduce|reduces|lower|lowers|improve|improves|change|changes|"
-    r"influence|influences|decrease|decreases|boost|boosts|hurt|hurts|lead to|leads to) (?P<y>.+)",
-    r"(?P<t>.+?) (?:causes|affects|raises|increases|reduces|lowers|improves) (?P<y>.+)",
-)
 ATT_WORDS = ("among the treated", "for the treated", "on the treated", "att", "those who")
 ATC_WORDS = ("among the untreated", "for the untreated", "on the untreated", "atc")
 
@@ -59,34 +52,16 @@ def target_from(question: str) -> str:
 class OfflineReasoner:
     name = "offline"
 
-    def parse_question(self, question: str, profile: DatasetProfile) -> QuestionParse:
-        columns = profile.names()
-        target = target_from(question)
-        for pattern in CAUSE_PATTERNS:
-            match = re.search(pattern, question, flags=re.IGNORECASE)
-            if match:
-                treatments = find_columns(match.group("t"), columns)
-                outcomes = find_columns(match.group("y"), columns)
-                if treatments and outcomes and treatments[0] != outcomes[0]:
-                    return QuestionParse(
-                        treatment=treatments[0],
-                        outcome=outcomes[0],
-                        target=target,
-                        note=f"read from the question's wording ({match.group(0)!r})",
-                        candidates={"treatment": treatments, "outcome": outcomes},
-                    )
-        mentioned = find_columns(question, columns)
-        if len(mentioned) == 2:
-            return QuestionParse(
-                treatment=mentioned[0],
-                outcome=mentioned[1],
-                target=target,
-                note="the first column named is taken as the treatment",
-            )
+    def parse_question(
+        self, question: str, profile: DatasetProfile, context: str | None = None
+    ) -> QuestionParse:
+        reading = read_question(question, profile, context)
         return QuestionParse(
-            target=target,
-            candidates={"mentioned": mentioned},
-            note="the question does not name a treatment and an outcome",
+            treatment=reading.treatment,
+            outcome=reading.outcome,
+            target=target_from(question),
+            note=reading.note,
+            candidates=reading.candidates,
         )
 
     def propose_graph(

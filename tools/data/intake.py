@@ -114,6 +114,9 @@ class DatasetProfile(ToolResult):
 # --------------------------------------------------------------------------- reading
 
 
+ROW_INDEX_ATTR = "row_labels_dropped"  # set by load_table, read by profile_table
+
+
 def read_options(path: Path) -> tuple[str, dict]:
     """The pandas reader and keyword arguments for this file.
 
@@ -125,7 +128,7 @@ def read_options(path: Path) -> tuple[str, dict]:
     if suffix in _PARQUET_SUFFIXES:
         return "read_parquet", {}
     if suffix in _EXCEL_SUFFIXES:
-        return "read_excel", {}
+        return "read_excel", _row_index_option(_read(path, suffix, lambda: _excel_header(path)))
     encoding, clean = _text_encoding(path)
     sample = _text_sample(path, encoding)
     # A .tsv without a single tab was saved with another delimiter: trust the content.
@@ -136,7 +139,16 @@ def read_options(path: Path) -> tuple[str, dict]:
         options["encoding_errors"] = "replace"  # a few stray bytes in a UTF-8 file
     if sep == ";" and _DECIMAL_COMMA.search(sample):
         options["decimal"] = ","  # European exports: '1,5;2,25' means 1.5 and 2.25
-    return "read_csv", options
+    return "read_csv", {**options, **_row_index_option(_csv_header(path, sep, encoding))}
+
+
+def _row_index_option(header: list) -> dict:
+    """pandas and R write the row index as a first column with an empty header cell; only
+    that cell blank means row labels, which are read as the index, not as data."""
+    names = ["" if pd.isna(cell) else str(cell).strip() for cell in header]
+    if len(names) > 1 and not names[0] and all(names[1:]):
+        return {"index_col": 0}
+    return {}
 
 
 def load_table(path: str | Path, *, max_bytes: int | None = None) -> pd.DataFrame:
@@ -153,22 +165,37 @@ def load_table(path: str | Path, *, max_bytes: int | None = None) -> pd.DataFram
         )
     reader, kwargs = read_options(path)
     if reader == "read_csv":
-        _check_header(_csv_header(path, kwargs["sep"], kwargs["encoding"]))
+        header = _csv_header(path, kwargs["sep"], kwargs["encoding"])
     elif reader == "read_excel":
-        _check_header(_read(path, suffix, lambda: _excel_header(path)))
+        header = _read(path, suffix, lambda: _excel_header(path))
     else:
-        _check_header(_read(path, suffix, lambda: pq.read_schema(path).names))
+        header = _read(path, suffix, lambda: pq.read_schema(path).names)
+    _check_header(header[1:] if "index_col" in kwargs else header)
     df = _read(path, suffix, lambda: getattr(pd, reader)(path, **kwargs))
     if suffix in _EXCEL_SUFFIXES:
         df = df.rename(columns=str)
+    if "index_col" in kwargs:
+        df = _drop_row_labels(df, path)
     _check_content(df, path)
     if reader == "read_csv":
         _check_delimiter(df, path)
+        _check_prose(df, path)
     # +-inf cannot enter any estimate; as missing values they are counted and dropped
     # (prepare_frame does the same, so an exported script that reads the raw file agrees).
     numeric = df.select_dtypes(include="number").columns
     if len(numeric) and bool(np.isinf(df[numeric].to_numpy(dtype=float, na_value=np.nan)).any()):
         df[numeric] = df[numeric].replace([np.inf, -np.inf], np.nan)
+    return df
+
+
+def _drop_row_labels(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    if not df.index.is_unique:
+        raise InputError(
+            f"The first column of '{path.name}' has no name and its values repeat, so it is "
+            "not a row index; give it a name in the header row."
+        )
+    df = df.reset_index(drop=True)
+    df.attrs[ROW_INDEX_ATTR] = True
     return df
 
 
@@ -180,7 +207,8 @@ def load_code(path: Path, variable: str = "DATA_PATH") -> str:
     reader, kwargs = read_options(Path(path))
     args = "".join(f", {key}={value!r}" for key, value in kwargs.items())
     rename = _EXCEL_RENAME if Path(path).suffix.lower() in _EXCEL_SUFFIXES else ""
-    return f"df = pd.{reader}({variable}{args}){rename}"
+    relabel = ".reset_index(drop=True)" if "index_col" in kwargs else ""
+    return f"df = pd.{reader}({variable}{args}){rename}{relabel}"
 
 
 def file_hash(path: str | Path) -> str:
@@ -224,8 +252,8 @@ def _text_encoding(path: Path) -> tuple[str, bool]:
             return bomless, True
         if _looks_binary(head):
             raise InputError(
-                f"'{path.name}' does not look like a text table (it contains binary data); "
-                "export the data as CSV, TSV, Parquet or Excel."
+                f"'{path.name}' is not a text table (it holds {_binary_kind(head)}); "
+                "upload the data itself as CSV, TSV, Parquet or Excel."
             )
         decoder = codecs.getincrementaldecoder("utf-8")()
         try:
@@ -261,6 +289,34 @@ def _bomless_utf16(head: bytes) -> str | None:
 def _looks_binary(head: bytes) -> bool:
     control = sum(byte < 9 or 13 < byte < 32 for byte in head)
     return b"\x00" in head or control > 0.05 * len(head)
+
+
+_MAGIC = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG picture"),
+    (b"\xff\xd8\xff", "a JPEG picture"),
+    (b"GIF8", "a GIF picture"),
+    (b"PK\x03\x04", "a ZIP archive, such as a Word or Excel file"),
+)
+
+
+def _binary_kind(head: bytes) -> str:
+    return next((kind for magic, kind in _MAGIC if head.startswith(magic)), "binary data")
+
+
+def _check_prose(df: pd.DataFrame, path: Path) -> None:
+    """Prose split at its commas is not a table: no numbers anywhere, and header "names"
+    that are runs of words rather than names."""
+    if len(df.select_dtypes(include="number").columns):
+        return
+    words = [len(str(name).split()) for name in df.columns]
+    cells = df.head(50).astype(str).to_numpy().ravel()
+    wordy_cells = sum(len(cell.split()) >= 5 for cell in cells) >= 0.5 * max(len(cells), 1)
+    if (max(words) >= 5 and sum(words) / len(words) >= 3) or (len(df.columns) == 1 and wordy_cells):
+        raise InputError(
+            f"'{path.name}' reads as prose (sentences, not columns of values); upload the "
+            "data table itself (CSV, TSV, Parquet or Excel) and give a description as context."
+        )
 
 
 def _text_sample(path: Path, encoding: str) -> str:
@@ -442,6 +498,10 @@ def profile_table(
         profiled_rows=len(data),
     )
     profile.reading = _reading(profile)
+    if df.attrs.get(ROW_INDEX_ATTR):
+        profile.reading += (
+            " The unnamed first column holds row labels; it is read as the row index, not as data."
+        )
     profile.code = _profile_code(source, sample_rows if sampled else None, seed)
     if sampled:
         profile.warn(
