@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
@@ -37,8 +38,17 @@ def checkpointer_for(settings: Settings) -> SqliteSaver:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, check_same_thread=False)
             connection.execute("PRAGMA journal_mode=WAL")
-            _SAVERS[path] = SqliteSaver(connection)
+            _SAVERS[path] = SqliteSaver(connection, serde=strict_serializer())
         return _SAVERS[path]
+
+
+def strict_serializer() -> JsonPlusSerializer:
+    """Checkpoints hold plain JSON-able state only: no type named in a checkpoint is ever
+    imported or called on load (the default would rebuild any object, so a tampered
+    checkpoint could run code in the app), and no pickle."""
+    return JsonPlusSerializer(
+        pickle_fallback=False, allowed_json_modules=None, allowed_msgpack_modules=None
+    )
 
 
 def make_reasoner(settings: Settings):

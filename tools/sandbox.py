@@ -1,24 +1,29 @@
 """Run untrusted analysis code (written by an LLM or a template) in a locked-down process.
 
 Generated code can loop forever, eat memory, flood output, fork without end, write huge
-files or try to phone home with the user's data, so it never runs in the assistant's own
-interpreter. Each run gets a separate ``python -I`` process in a fresh temporary directory
-holding a copy of the data, an environment with nothing inherited from ours (no API keys),
-kernel resource limits, a new network namespace when ``unshare --net`` works, and a
-wall-clock watchdog that kills the whole process group.
+files, read the app's secrets or phone home with the user's data, so it never runs in the
+assistant's own interpreter. Each run gets a separate ``python -I`` process under
+bubblewrap: its own user (nobody) and user, PID, network, IPC and mount namespaces, so it
+sees only the system's read-only program files, a read-only copy of the data and its own
+working folder; not the parent's ``/proc``, not the checkpoint database, not other users'
+uploads, and nothing of it outlives the run. An environment built from scratch (no API
+keys), kernel resource limits, pids and memory cgroups for the whole process tree where the
+kernel offers them, and a wall-clock watchdog complete it. Without bubblewrap there is no
+such boundary, so user code is refused with the reason rather than run unprotected.
 
-The scrubbed environment keeps secrets out of ``os.environ``; it is not a boundary against
-code running as the same user reading files or ``/proc/<pid>/environ``. Deployments that
-need that boundary run the app as an unprivileged user or inside a container.
+Nothing the code writes is trusted: the parent reads only regular files of bounded size and
+number from the output folder, never following links, and parses them as JSON or PNG bytes.
 """
 
 import base64
 import json
 import math
 import os
+import re
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -42,8 +47,32 @@ TABLE_ROWS = 200
 # Output this many times past the byte limit is a flood: nobody reads it, so stop the code.
 _FLOOD_FACTOR = 10
 _POLL_SECONDS = 0.02
-# Pids-controller mounts: cgroup v1 first, then the v2 unified root.
-_PIDS_CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")
+# Controller mounts, cgroup v1 first, then the v2 unified root: (root, limit file).
+_CGROUPS = {
+    "pids": (("/sys/fs/cgroup/pids", "pids.max"), ("/sys/fs/cgroup", "pids.max")),
+    "memory": (
+        ("/sys/fs/cgroup/memory", "memory.limit_in_bytes"),
+        ("/sys/fs/cgroup", "memory.max"),
+    ),
+}
+MAX_FIGURES = 20
+MAX_OUTPUT_FILE_BYTES = 20 * 1024 * 1024
+# Read-only program files the child may see; everything else of the machine is absent.
+_SYSTEM_PATHS = (
+    "/usr",
+    "/bin",
+    "/lib",
+    "/lib64",
+    "/lib32",
+    "/sbin",
+    "/etc/ld.so.cache",
+    "/etc/fonts",
+)
+NO_ISOLATION = (
+    "Running your own code is off: this machine has no working bubblewrap sandbox "
+    "(install it with 'apt-get install bubblewrap'), and without it the code could read "
+    "the app's secrets and other users' data."
+)
 _MEMORY_MARKERS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "out of memory")
 
 _RUNNER = '''\
@@ -155,20 +184,62 @@ def limits_from_env() -> SandboxLimits:
         ) from exc
 
 
-@cache
-def _network_prefix() -> tuple[str, ...]:
-    """Command prefix that gives the child an empty network namespace, or () if unavailable.
+def _readable_paths() -> list[str]:
+    """The Python that runs the code and its packages, besides the system's files."""
+    paths = {sys.prefix, sys.base_prefix, str(Path(os.path.realpath(sys.executable)).parent)}
+    return sorted(p for p in paths if not any(p.startswith(s + "/") for s in _SYSTEM_PATHS))
 
-    Probed once per process: ``unshare --net`` needs privileges or user namespaces, which
-    many containers lack, and then we run without network isolation rather than not at all.
-    """
-    if shutil.which("unshare") is None:
-        return ()
-    try:
-        probe = subprocess.run(["unshare", "--net", "true"], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    return ("unshare", "--net") if probe.returncode == 0 else ()
+
+def _mounts(binds: list[tuple[str, str]]) -> list[str]:
+    """bubblewrap options for (kind, path) pairs; a merged-/usr symlink stays a symlink."""
+    options: list[str] = []
+    for kind, path in binds:
+        if os.path.islink(path) and kind == "ro":
+            options += ["--symlink", os.readlink(path), path]
+        elif os.path.exists(path):
+            options += ["--ro-bind" if kind == "ro" else "--bind", path, path]
+    return options
+
+
+def isolation_prefix(root: Path, work: Path, data: str) -> list[str]:
+    """The bubblewrap command that gives the code its own user and view of the machine."""
+    readable = [("ro", p) for p in (*_SYSTEM_PATHS, *_readable_paths())]
+    return [
+        "bwrap",
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--die-with-parent",
+        "--new-session",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/tmp",
+        *_mounts([*readable, ("rw", str(root))]),
+        *_mounts([("ro", data)] if data else []),
+        "--chdir",
+        str(work),
+        "--",
+    ]
+
+
+@cache
+def isolation_available() -> bool:
+    """Whether bubblewrap runs here (it needs user namespaces); probed once per process."""
+    if shutil.which("bwrap") is None:
+        return False
+    with tempfile.TemporaryDirectory(prefix="causal-sandbox-probe-") as root:
+        command = [*isolation_prefix(Path(root), Path(root), ""), sys.executable, "-I", "-c", ""]
+        try:
+            probe = subprocess.run(command, capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return probe.returncode == 0
 
 
 def _user_task_count() -> int:
@@ -186,33 +257,37 @@ def _user_task_count() -> int:
 
 
 @contextmanager
-def _pids_cgroup(max_processes: int) -> Iterator[Path | None]:
-    """A pids cgroup capping the run's process count; yields its procs file or None.
+def _cgroups(limits: SandboxLimits) -> Iterator[list[Path]]:
+    """Pids and memory cgroups for the whole process tree; yields their procs files.
 
-    RLIMIT_NPROC does not apply to root, so as root a fork bomb is only contained by the
-    cgroup pids controller. The cgroup also finds every leftover process at the end, even
-    ones that left the process group. Without a writable controller we yield None.
+    RLIMIT_NPROC does not apply to root and RLIMIT_AS is per process (five children could
+    each take the full limit), so the tree is bounded by the kernel's controllers where
+    they are writable; the cgroups also find every leftover process at the end.
     """
-    group = None
-    for root in _PIDS_CGROUP_ROOTS:
+    values = {"pids": str(limits.max_processes), "memory": str(limits.memory_mb * 1024 * 1024)}
+    groups = [g for kind in _CGROUPS if (g := _make_cgroup(kind, values[kind])) is not None]
+    try:
+        yield [group / "cgroup.procs" for group in groups]
+    finally:
+        for group in groups:
+            _empty_cgroup(group)
+
+
+def _make_cgroup(kind: str, value: str) -> Path | None:
+    for root, limit_name in _CGROUPS[kind]:
         candidate = Path(root) / f"causal-sandbox-{uuid.uuid4().hex}"
         try:
             candidate.mkdir()
         except OSError:
             continue
-        limit_file = candidate / "pids.max"
         # A plain directory (e.g. on a tmpfs) has no control files: it is not a cgroup.
         with suppress(OSError):
-            if limit_file.exists():
-                limit_file.write_text(str(max_processes))
-                group = candidate
-                break
-        candidate.rmdir()
-    try:
-        yield group / "cgroup.procs" if group else None
-    finally:
-        if group is not None:
-            _empty_cgroup(group)
+            if (candidate / limit_name).exists():
+                (candidate / limit_name).write_text(value)
+                return candidate
+        with suppress(OSError):
+            candidate.rmdir()
+    return None
 
 
 def _empty_cgroup(group: Path) -> None:
@@ -236,10 +311,10 @@ def _capped_limit(kind: int, value: int) -> tuple[int, int]:
     return value, value
 
 
-def _restrict_child(limits: SandboxLimits, cgroup_procs: Path | None, nproc: int) -> None:
+def _restrict_child(limits: SandboxLimits, cgroup_procs: list[Path], nproc: int) -> None:
     """Runs in the forked child before exec, so every limit binds the code and its children."""
-    if cgroup_procs is not None:
-        cgroup_procs.write_text(str(os.getpid()))
+    for procs in cgroup_procs:
+        procs.write_text(str(os.getpid()))
     mb = 1024 * 1024
     caps = {
         resource.RLIMIT_AS: limits.memory_mb * mb,
@@ -311,6 +386,14 @@ def _read_capped(stream: IO[bytes], limit: int) -> str:
     return text
 
 
+def _signal_of(returncode: int) -> int | None:
+    """The signal that ended the code: bubblewrap reports its child's death by signal N
+    as exit status 128 + N, a direct child as -N."""
+    if returncode < 0:
+        return -returncode
+    return returncode - 128 if 128 < returncode < 160 else None
+
+
 def _classify(supervised: Stop | None, returncode: int, status: dict, stderr: str) -> Stop | None:
     """Why the run ended badly, if it did."""
     if supervised is not None:
@@ -319,11 +402,12 @@ def _classify(supervised: Stop | None, returncode: int, status: dict, stderr: st
         return None
     if status.get("error_type") == "MemoryError":
         return "memory_limit"
-    if returncode == -signal.SIGXCPU:
+    killed_by = _signal_of(returncode)
+    if killed_by == signal.SIGXCPU:
         return "time_limit"
     # An outside SIGKILL is the kernel's OOM killer; C extensions report failed allocations.
     if "error" not in status and (
-        returncode == -signal.SIGKILL or any(marker in stderr for marker in _MEMORY_MARKERS)
+        killed_by == signal.SIGKILL or any(marker in stderr for marker in _MEMORY_MARKERS)
     ):
         return "memory_limit"
     return "error"
@@ -370,11 +454,29 @@ def _reading(
     return text + (f" It {' and '.join(extras)}." if extras else "")
 
 
+def read_untrusted(path: Path, limit: int = MAX_OUTPUT_FILE_BYTES) -> bytes | None:
+    """A file the sandbox wrote, only if it is a regular file (no link, FIFO or device)
+    no larger than ``limit``; opened without following links and without blocking."""
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(handle)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        with os.fdopen(handle, "rb", closefd=False) as stream:
+            return stream.read(limit + 1)[:limit]
+    finally:
+        os.close(handle)
+
+
 def _read_json(path: Path) -> object:
     """The runner's JSON output, or None if the code died before writing it."""
+    raw = read_untrusted(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return json.loads(raw.decode("utf-8")) if raw is not None else None
+    except ValueError:
         return None
 
 
@@ -382,17 +484,24 @@ def _read_table(out: Path) -> list[dict] | None:
     """The records the runner wrote, if they are the list of rows it promises."""
     table = _read_json(out / "table.json")
     if isinstance(table, list) and all(isinstance(row, dict) for row in table):
-        return table
+        return table[:TABLE_ROWS]
     return None
 
 
 def _collect_figures(out: Path) -> list[SandboxFigure]:
     # Name length first puts figure_10 after figure_9 without trusting the names to parse.
-    paths = sorted(out.glob("figure_*.png"), key=lambda p: (len(p.name), p.name))
-    return [
-        SandboxFigure(name=p.name, png_base64=base64.b64encode(p.read_bytes()).decode("ascii"))
-        for p in paths
-    ]
+    names = sorted(
+        (p.name for p in out.iterdir() if re.fullmatch(r"figure_\d{1,4}\.png", p.name)),
+        key=lambda name: (len(name), name),
+    )[:MAX_FIGURES]
+    figures = []
+    for name in names:
+        png = read_untrusted(out / name)
+        if png is not None and png.startswith(b"\x89PNG"):
+            figures.append(
+                SandboxFigure(name=name, png_base64=base64.b64encode(png).decode("ascii"))
+            )
+    return figures
 
 
 def run_in_sandbox(
@@ -409,11 +518,12 @@ def run_in_sandbox(
     source = Path(data_path) if data_path is not None else None
     if source is not None and not source.is_file():
         raise InputError(f"The data file {source} does not exist.")
-    prefix = _network_prefix()
+    if not isolation_available():
+        raise InputError(NO_ISOLATION)
     nproc = limits.max_processes + (_user_task_count() if os.geteuid() != 0 else 0)
     with (
         tempfile.TemporaryDirectory(prefix="causal-sandbox-") as root,
-        _pids_cgroup(limits.max_processes) as cgroup_procs,
+        _cgroups(limits) as cgroup_procs,
         tempfile.TemporaryFile() as stdout_file,
         tempfile.TemporaryFile() as stderr_file,
     ):
@@ -431,7 +541,7 @@ def run_in_sandbox(
             load_code(Path(data_copy)) if data_copy else "", encoding="utf-8"
         )
         command = [
-            *prefix,
+            *isolation_prefix(Path(root), work, data_copy),
             sys.executable,
             "-I",
             str(private / "runner.py"),
@@ -468,7 +578,7 @@ def run_in_sandbox(
         figures=figures,
         table=table,
         stopped=stopped,
-        network_isolated=bool(prefix),
+        network_isolated=True,
         duration_s=round(duration, 3),
         reading=_reading(
             stopped, process.returncode, status, stdout, len(figures), limits, duration
