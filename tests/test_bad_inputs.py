@@ -252,14 +252,6 @@ def test_hostile_names_and_cells_are_only_ever_text(tmp_path, monkeypatch) -> No
 # --------------------------------------------------------------------------- sandbox escapes
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the sandbox runs as the same user (root here) with no mount namespace or chroot, so "
-        "code can write anywhere that user can; run the app as an unprivileged user or in a "
-        "container (tools/sandbox.py docstring), or add a mount namespace"
-    ),
-)
 def test_sandbox_cannot_write_outside_its_directory(tmp_path) -> None:
     target = tmp_path / "escaped.txt"
     code = f"open({str(target)!r}, 'w').write('written from the sandbox')"
@@ -280,12 +272,13 @@ def test_sandbox_relative_writes_vanish_with_its_directory(tmp_path, monkeypatch
 
 
 def test_sandbox_cannot_change_the_stored_dataset(tmp_path) -> None:
-    """The code gets a copy of the data: editing ``DATA_PATH`` leaves the original alone."""
+    """The code sees the data read-only: writing to ``DATA_PATH`` fails and the stored file
+    is unchanged."""
     path = tmp_path / "d.csv"
     pd.DataFrame({"a": [1, 2]}).to_csv(path, index=False)
     original = path.read_bytes()
     outcome = run_in_sandbox(
         "open(DATA_PATH, 'w').write('gone')", path, SandboxLimits(wall_seconds=30)
     )
-    assert outcome.ok, outcome.stderr
+    assert not outcome.ok and "Read-only file system" in outcome.stderr
     assert path.read_bytes() == original
