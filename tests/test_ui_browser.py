@@ -246,7 +246,7 @@ def test_plain_words_then_a_column_picked_from_the_buttons(app_url, browser, tmp
         page.get_by_role("button", name="earnings_after", exact=True).first.click()
         page.get_by_role("button", name="Approve graph").wait_for(timeout=GRAPH_TIMEOUT_MS)
         approval = _chat_text(page).split("Which column is the")[-1]
-        assert "Effect of treat on earnings_after" in approval
+        assert "the effect of treat on earnings_after" in approval
     finally:
         context.close()
 
