@@ -9,6 +9,7 @@ import pytest
 
 from causal_assistant.agent.config import Settings
 from causal_assistant.agent.session import Session
+from causal_assistant.tools.data.context import is_description, read_context
 from causal_assistant.tools.data.intake import load_code, load_table, profile_table
 from causal_assistant.tools.errors import InputError
 from causal_assistant.ui.cli import main
@@ -120,3 +121,25 @@ def test_chat_asks_with_choices_then_takes_a_new_question_at_any_point(isolated_
     state = session.send("Is sleep affected by exercise?")  # mid-conversation, new question
     assert (state["treatment"], state["outcome"]) == ("exercise", "sleep")
     assert not state.get("error")
+
+
+def test_a_codebook_upload_is_kept_as_the_description_not_read_as_data(tmp_path, training_csv):
+    """In the chat a .md codebook, or a .txt of sentences, is the description of the data;
+    a .txt that holds a table is data."""
+    codebook = tmp_path / "codebook.md"
+    codebook.write_text("# Codebook\n\n- treat: randomly assigned to the programme\n")
+    prose = tmp_path / "notes.txt"
+    prose.write_text(
+        "The programme was offered by lottery in 2019, and earnings were measured two years "
+        "later, after the programme had ended for everyone who took part in it.\n" * 3
+    )
+    table = tmp_path / "table.txt"
+    table.write_text(training_csv.read_text())
+    assert is_description(codebook) and is_description(prose)
+    assert not is_description(table) and not is_description(training_csv)
+    assert "randomly assigned" in read_context(codebook)
+    session = Session(Settings.from_env())
+    state = session.start(training_csv, question="Does treat raise earnings_after?")
+    state = session.rerun("question", context=read_context(prose))
+    assert state["context"].startswith("The programme was offered by lottery")
+    assert state["treatment"] == "treat" and state["graph"]

@@ -13,6 +13,11 @@ class InputError(ValueError):
         super().__init__(" ".join(str(message).split()))
 
 
+class ProseError(InputError):
+    """A text file that holds sentences rather than a table; the chat keeps such a file as
+    the user's description of the data instead of refusing it."""
+
+
 class GraphError(InputError):
     """A graph that cannot be used as given (cycle, bad syntax, unknown node)."""
 

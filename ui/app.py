@@ -29,6 +29,8 @@ from chainlit.utils import utc_now
 
 from causal_assistant.agent.config import Settings
 from causal_assistant.agent.session import Session
+from causal_assistant.tools.data.context import clean_context, is_description, read_context
+from causal_assistant.tools.errors import InputError
 from causal_assistant.ui import render
 
 log = logging.getLogger("causal_assistant.ui")
@@ -73,7 +75,7 @@ def _configure_chainlit() -> None:
     config.ui.cot = "full"
     config.ui.default_theme = "light"
     config.features.spontaneous_file_upload = SpontaneousFileUploadFeature(
-        enabled=True, accept=render.upload_accept(), max_files=1, max_size_mb=SETTINGS.max_upload_mb
+        enabled=True, accept=render.upload_accept(), max_files=2, max_size_mb=SETTINGS.max_upload_mb
     )
     readme = Path(config.root) / "chainlit.md"
     try:
@@ -589,15 +591,36 @@ async def export_files(session: Session) -> list[cl.File]:
 @cl.on_message
 async def on_message(message: cl.Message) -> None:
     text = (message.content or "").strip()
-    uploads = [e for e in message.elements or [] if getattr(e, "path", None)]
-    if uploads:
-        upload = uploads[0]
+    description = _pasted_description(text)
+    if description is not None:
+        await keep_description(description)
+        return
+    stored_files = []
+    for upload in [e for e in message.elements or [] if getattr(e, "path", None)]:
         size = getattr(upload, "size", None)
         stored = await store_upload(
             upload.name, upload.path, size if isinstance(size, int) else None
         )
-        if stored is not None:
-            await start_analysis(stored, text or await ask_for_question())
+        if stored is None:
+            return
+        stored_files.append(stored)
+    tables, descriptions = [], []
+    for stored in stored_files:
+        if not await cl.make_async(is_description)(stored):
+            tables.append(stored)
+            continue
+        try:
+            descriptions.append(await cl.make_async(read_context)(stored))
+        except InputError as exc:
+            await cl.Message(content=str(exc), author=APP_NAME).send()
+            return
+    if descriptions:
+        cl.user_session.set("context", "\n\n".join(descriptions))
+    if tables:
+        await start_analysis(tables[0], text or await ask_for_question())
+    elif descriptions:
+        await keep_description(cl.user_session.get("context"))
+    if stored_files:
         return
     session = current_session()
     if session is None or not (await cl.make_async(lambda: session.values)()).get("dataset"):
@@ -627,9 +650,43 @@ async def without_data(text: str) -> None:
 
 async def start_analysis(data_path: Path, question: str | None) -> None:
     """Every new dataset starts a new analysis thread, so nothing of an earlier one leaks
-    into it."""
+    into it; the user's description of the data (if any) goes with it."""
     session = new_session()
-    await run_turn(session, session.start, data_path, question=question)
+    await run_turn(
+        session, session.start, data_path, question=question, context=cl.user_session.get("context")
+    )
+
+
+DESCRIPTION_PREFIXES = ("context:", "about the data:", "codebook:", "description:")
+
+
+def _pasted_description(text: str) -> str | None:
+    """A message such as 'context: treat was randomly assigned ...' describes the data."""
+    lowered = text.lower()
+    prefix = next((p for p in DESCRIPTION_PREFIXES if lowered.startswith(p)), None)
+    return clean_context(text[len(prefix) :]) if prefix else None
+
+
+async def keep_description(description: str) -> None:
+    """Keep the description for this chat; with a dataset loaded, re-run the analysis from
+    the question so that the description informs the design, roles and graph."""
+    cl.user_session.set("context", description)
+    session = current_session()
+    values = await cl.make_async(lambda: session.values)() if session else {}
+    if session is not None and values.get("dataset"):
+        await run_turn(
+            session,
+            session.rerun,
+            "question",
+            user_text=f"(description of the data, {len(description)} characters)",
+            context=description,
+        )
+    else:
+        await cl.Message(
+            content=f"Kept your description of the data ({len(description)} characters); "
+            "now upload the data table and ask your question.",
+            author=APP_NAME,
+        ).send()
 
 
 # --------------------------------------------------------------------------- buttons

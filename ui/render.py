@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from causal_assistant.tools.data.context import MARKDOWN_SUFFIXES
 from causal_assistant.tools.data.intake import SUPPORTED_SUFFIXES
 
 STAGE_TITLES: dict[str, str] = {
@@ -583,9 +584,12 @@ def new_replies(messages: Sequence[Mapping[str, Any]], shown: Sequence[str]) -> 
 def upload_problem(name: str, size: int | None, limit_mb: int) -> str | None:
     """Why an upload cannot be used, in a sentence the user can act on; None if it can."""
     suffix = Path(name).suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
+    if suffix not in SUPPORTED_SUFFIXES + MARKDOWN_SUFFIXES:
         kinds = ", ".join(SUPPORTED_SUFFIXES)
-        return f"I can't read `{name}`: upload a table as {kinds} (CSV, TSV, Parquet or Excel)."
+        return (
+            f"I can't read `{name}`: upload a table as {kinds} (CSV, TSV, Parquet or Excel), "
+            "or a description of the data as .txt or .md."
+        )
     if size is not None and size > limit_mb * 1024 * 1024:
         return (
             f"`{name}` is {size / 2**20:.1f} MB, over the {limit_mb} MB upload limit "
@@ -609,7 +613,9 @@ def upload_accept() -> dict[str, list[str]]:
     """Chainlit's accept spec: MIME patterns covering every type in ``UPLOAD_MIME_TYPES``,
     each limited to the extensions we can read (the server checks type and extension).
     Patterns rather than the list keep the browser's refusal message readable."""
-    return {pattern: list(SUPPORTED_SUFFIXES) for pattern in UPLOAD_MIME_PATTERNS}
+    return {
+        pattern: list(SUPPORTED_SUFFIXES + MARKDOWN_SUFFIXES) for pattern in UPLOAD_MIME_PATTERNS
+    }
 
 
 # --------------------------------------------------------------------------- diagnostics

@@ -7,10 +7,12 @@ read as words and never executed, it is capped in size, and whatever reads it qu
 
 from pathlib import Path
 
-from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.data.intake import load_table
+from causal_assistant.tools.errors import InputError, ProseError
 
 MAX_CONTEXT_CHARS = 20_000
 CONTEXT_SUFFIXES = (".txt", ".md", ".markdown", "")
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 
 def read_context(path: Path) -> str:
@@ -32,3 +34,20 @@ def clean_context(text: str) -> str:
     """At most ``MAX_CONTEXT_CHARS`` characters, without control characters."""
     kept = "".join(ch for ch in text if ch.isprintable() or ch in "\n\t")
     return kept.strip()[:MAX_CONTEXT_CHARS]
+
+
+def is_description(path: Path) -> bool:
+    """Whether an uploaded file is a description of the data rather than the data: Markdown
+    always is; a ``.txt`` file is when it reads as prose (a ``.txt`` can also be a table)."""
+    suffix = path.suffix.lower()
+    if suffix in MARKDOWN_SUFFIXES:
+        return True
+    if suffix != ".txt":
+        return False
+    try:
+        load_table(path)
+    except ProseError:
+        return True
+    except InputError:
+        return False
+    return False

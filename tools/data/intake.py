@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from pandas.api import types as ptypes
 from pydantic import BaseModel
 
-from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.errors import InputError, ProseError
 from causal_assistant.tools.results import ToolResult, WarningCode
 
 ColumnKind = Literal[
@@ -313,7 +313,7 @@ def _check_prose(df: pd.DataFrame, path: Path) -> None:
     cells = df.head(50).astype(str).to_numpy().ravel()
     wordy_cells = sum(len(cell.split()) >= 5 for cell in cells) >= 0.5 * max(len(cells), 1)
     if (max(words) >= 5 and sum(words) / len(words) >= 3) or (len(df.columns) == 1 and wordy_cells):
-        raise InputError(
+        raise ProseError(
             f"'{path.name}' reads as prose (sentences, not columns of values); upload the "
             "data table itself (CSV, TSV, Parquet or Excel) and give a description as context."
         )
