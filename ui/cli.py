@@ -17,6 +17,7 @@ from pathlib import Path
 from causal_assistant.tools.data.context import read_context
 from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.model.graphs import read_graph
+from causal_assistant.ui.guard import TOKEN_ENV, new_token, public_host_problem
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -109,16 +110,33 @@ def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: flo
     return False
 
 
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def chat(args: argparse.Namespace) -> int:
     """Run Chainlit headless with its app root under CAUSAL_ASSISTANT_HOME, so starting the
-    chat writes no config files into the user's working directory."""
+    chat writes no config files into the user's working directory.
+
+    Without login (CHAINLIT_AUTH_SECRET) the app serves loopback only, and the address it
+    prints carries a per-launch token the app requires (see ``ui.guard``).
+    """
     from causal_assistant.agent.config import Settings
 
     settings = Settings.from_env()
+    login = bool(os.environ.get("CHAINLIT_AUTH_SECRET"))
+    problem = public_host_problem(args.host, login)
+    if problem:
+        raise InputError(problem)
     app_root = settings.home / "chainlit"
     app_root.mkdir(parents=True, exist_ok=True)
     app = Path(__file__).with_name("app.py")
     env = {**os.environ, "CHAINLIT_APP_ROOT": str(app_root)}
+    address = f"http://{_url_host(args.host)}:{args.port}/"
+    if not login:  # the app answers only with this token, which only this address carries
+        token = new_token()
+        env[TOKEN_ENV] = token
+        address += f"?token={token}"
     command = [
         sys.executable,
         "-m",
@@ -140,7 +158,7 @@ def chat(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        print(f"Causal Assistant is serving at http://{args.host}:{args.port}", flush=True)
+        print(f"Causal Assistant is serving at {address}", flush=True)
         return process.wait()
     except (KeyboardInterrupt, SystemExit):
         return 0
