@@ -6,6 +6,7 @@ never leaves a half-written file behind.
 
 import json
 import math
+import time
 from pathlib import Path
 
 import nbformat
@@ -48,16 +49,29 @@ def _write(path: Path, content: str | bytes) -> Path:
     return path
 
 
-def export_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
+def export_analysis(
+    state: AnalysisState, result: dict, out_dir: Path, started: float | None = None
+) -> dict[str, Path]:
+    """Write every file, result.json last so its timings include the export's own seconds
+    (and, given ``started``, a ``perf_counter`` reading, the total since then)."""
+    began = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = {
-        "result.json": _write(
-            out_dir / "result.json",
-            json.dumps(_finite(result), indent=2, default=str, allow_nan=False),
-        )
-    }
-    if not state.get("estimation"):
-        return written
+    written = {}
+    if state.get("estimation"):
+        written.update(_write_analysis(state, result, out_dir))
+    timings = result.setdefault("timings_s", {})
+    timings["export"] = round(time.perf_counter() - began, 4)
+    if started is not None:
+        timings["total"] = round(time.perf_counter() - started, 4)
+    written["result.json"] = _write(
+        out_dir / "result.json",
+        json.dumps(_finite(result), indent=2, default=str, allow_nan=False),
+    )
+    return written
+
+
+def _write_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
+    written = {}
     plan = script_plan(state)
     roles = {r["name"]: r["role"] for r in state.get("roles") or []}
     graph = CausalGraph.model_validate(state["graph"])

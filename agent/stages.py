@@ -267,8 +267,10 @@ class Stages:
             ident,
             estimate,
             seed=state.get("seed", 0),
-            time_budget_s=self.ctx.settings.refutation_budget_s,
+            simulations=self.ctx.settings.refutation_simulations,
+            budget_s=self.ctx.settings.refutation_budget_s,
             progress=lambda name, done: writer({"progress": {"refuter": name, "done": done}}),
+            on_plan=lambda plan: writer({"plan": plan.model_dump(mode="json")}),
         )
         return {
             "refutation": result.model_dump(mode="json"),

@@ -17,6 +17,8 @@ import networkx as nx
 import numpy as np
 import statsmodels.api as sm
 from scipy import stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import NearestNeighbors
 
 from causal_assistant.tools.portable import fit_effect
 
@@ -30,26 +32,52 @@ def fit_value(frame, graph, treatment, outcome, estimand, method, target, params
     )
 
 
-def simulated_data(kind, frame, graph, treatment, outcome, estimand, rng, instruments=()):
+def simulation_seeds(kind, seed, n_simulations):
+    """One seed per simulation, from a stream of its own for each refuter, so the draws
+    depend neither on the number of workers nor on how many the other refuters run."""
+    stream = ["placebo_treatment", "random_common_cause", "data_subset", "bootstrap"].index(kind)
+    drawn = np.random.default_rng([seed, stream]).integers(0, 2**32 - 1, n_simulations)
+    return [int(s) for s in drawn]
+
+
+def simulation_draw(kind, n_rows, sim_seed):
+    """The randomness of one simulation of refuter ``kind``, from its own seed.
+
+    placebo_treatment: a permutation of the rows (the treatment is shuffled by it);
+    random_common_cause: a standard normal column; data_subset: the sorted indices of a
+    random 80% of rows; bootstrap: row indices drawn with replacement. Every path (the
+    batched regression, the direct propensity estimators, DoWhy re-fits) uses these draws.
+    """
+    rng = np.random.default_rng(sim_seed)
+    if kind == "placebo_treatment":
+        return rng.permutation(n_rows)
+    if kind == "random_common_cause":
+        return rng.standard_normal(n_rows)
+    if kind == "data_subset":
+        return np.sort(rng.choice(n_rows, size=int(round(0.8 * n_rows)), replace=False))
+    if kind == "bootstrap":
+        return rng.integers(0, n_rows, n_rows)
+    raise ValueError(f"unknown simulation refuter {kind!r}")
+
+
+def simulated_data(kind, frame, graph, treatment, outcome, estimand, drawn, instruments=()):
     """The frame, graph and estimand that one simulation of refuter ``kind`` re-fits.
 
     placebo_treatment: the treatment (and any instruments, with the same shuffle, as DoWhy
-    does) permuted, so it can no longer cause the outcome; random_common_cause: a standard
-    normal column added as a common cause and to the adjustment set; data_subset: a random
-    80% of rows; bootstrap: rows resampled with replacement.
+    does) permuted, so it can no longer cause the outcome; random_common_cause: the drawn
+    column added as a common cause and to the adjustment set; data_subset and bootstrap:
+    the drawn rows.
     """
-    n_rows = len(frame)
     if kind == "placebo_treatment":
-        order = rng.permutation(n_rows)
         placebo = frame.copy()
         for column in [treatment, *instruments]:
-            placebo[column] = frame[column].to_numpy()[order]
+            placebo[column] = frame[column].to_numpy()[drawn]
         return placebo, graph, estimand
     if kind == "random_common_cause":
         name = "w_random"
         while name in frame.columns:
             name = "_" + name
-        noisy = frame.assign(**{name: rng.standard_normal(n_rows)})
+        noisy = frame.assign(**{name: drawn})
         wider = graph.copy()
         wider.add_edges_from([(name, treatment), (name, outcome)])
         extended = copy.deepcopy(estimand)
@@ -58,13 +86,7 @@ def simulated_data(kind, frame, graph, treatment, outcome, estimand, rng, instru
             for key in {"backdoor", extended.default_backdoor_id}:
                 extended.set_backdoor_variables(chosen, key=key)
         return noisy, wider, extended
-    if kind == "data_subset":
-        rows = np.sort(rng.choice(n_rows, size=int(round(0.8 * n_rows)), replace=False))
-        return frame.iloc[rows].reset_index(drop=True), graph, estimand
-    if kind == "bootstrap":
-        rows = rng.integers(0, n_rows, n_rows)
-        return frame.iloc[rows].reset_index(drop=True), graph, estimand
-    raise ValueError(f"unknown simulation refuter {kind!r}")
+    return frame.iloc[drawn].reset_index(drop=True), graph, estimand
 
 
 def simulate_once(
@@ -80,11 +102,12 @@ def simulate_once(
     sim_seed,
     instruments=(),
 ):
-    """One simulated re-fit; NaN when the estimator cannot fit that draw (e.g. a resample
-    in which the treatment no longer varies), so one bad draw does not sink the refuter."""
-    rng = np.random.default_rng(sim_seed)
+    """One simulated re-fit through DoWhy; NaN when the estimator cannot fit that draw (e.g.
+    a resample in which the treatment no longer varies), so one bad draw does not sink the
+    refuter."""
+    drawn = simulation_draw(kind, len(frame), sim_seed)
     case_frame, case_graph, case_estimand = simulated_data(
-        kind, frame, graph, treatment, outcome, estimand, rng, instruments
+        kind, frame, graph, treatment, outcome, estimand, drawn, instruments
     )
     try:
         return fit_value(
@@ -100,6 +123,128 @@ def simulate_once(
         )
     except Exception:
         return float("nan")
+
+
+def draw_weights(kind, n_rows, sim_seeds):
+    """The rows of each subset or resample as an (n_rows, draws) matrix of counts (0/1 for
+    a subset, multinomial for a bootstrap): a weighted fit on all rows with these weights is
+    the fit on the drawn rows."""
+    counts = np.zeros((n_rows, len(sim_seeds)))
+    for j, sim_seed in enumerate(sim_seeds):
+        counts[:, j] = np.bincount(simulation_draw(kind, n_rows, sim_seed), minlength=n_rows)
+    return counts
+
+
+def linear_effects(kind, treated, y, covariates, sim_seeds, row_block=65536):
+    """The treatment coefficient of ``y ~ 1 + treatment + covariates`` (DoWhy's linear
+    regression) for a batch of simulations at once, by least squares on matrices instead of
+    one model per draw.
+
+    Placebo and random common cause keep every row, so Frisch-Waugh-Lovell applies: the
+    treatment and outcome are residualised on the covariates once, and each draw needs only
+    inner products (a shuffled treatment is residualised in one matrix product; a random
+    column is partialled out in closed form). Subsets and resamples change the rows, so they
+    solve the weighted normal equations of every draw, with the design orthonormalised once
+    (QR) so those small systems are well conditioned; rows are summed in blocks of a fixed
+    size so results do not depend on how draws are split among workers.
+    """
+    n_rows = len(y)
+    base = np.column_stack([np.ones(n_rows), covariates])
+    if kind in ("placebo_treatment", "random_common_cause"):
+        q = np.linalg.qr(base)[0]
+        y_res = y - q @ (q.T @ y)
+        t_res = treated - q @ (q.T @ treated)
+        draws = np.column_stack([simulation_draw(kind, n_rows, s) for s in sim_seeds])
+        if kind == "placebo_treatment":
+            shuffled = treated[draws]
+            projected = q.T @ shuffled
+            across = np.einsum("ij,ij->j", shuffled, shuffled) - np.einsum(
+                "ij,ij->j", projected, projected
+            )
+            effects = (shuffled.T @ y_res) / across
+            fitted = across > 1e-12 * n_rows  # a shuffle that no longer varies fits nothing
+            return [float(e) if ok else float("nan") for e, ok in zip(effects, fitted, strict=True)]
+        noise = draws - q @ (q.T @ draws)
+        uu = np.einsum("ij,ij->j", noise, noise)
+        tu, uy = noise.T @ t_res, noise.T @ y_res
+        across = float(t_res @ t_res) - tu**2 / uu
+        effects = (float(t_res @ y_res) - tu * uy / uu) / across
+        return [float(e) for e in effects]
+    design = np.column_stack([base, treated])
+    q, r = np.linalg.qr(design)
+    width = q.shape[1]
+    upper = np.triu_indices(width)
+    counts = draw_weights(kind, n_rows, sim_seeds)
+    gram = np.zeros((len(sim_seeds), len(upper[0])))
+    moments = np.zeros((len(sim_seeds), width))
+    for start in range(0, n_rows, row_block):
+        block = slice(start, start + row_block)
+        qb, cb = q[block], counts[block]
+        gram += cb.T @ (qb[:, upper[0]] * qb[:, upper[1]])
+        moments += cb.T @ (qb * y[block, None])
+    systems = np.zeros((len(sim_seeds), width, width))
+    systems[:, upper[0], upper[1]] = gram
+    systems[:, upper[1], upper[0]] = gram
+    inverse = np.linalg.pinv(systems, rcond=1e-10, hermitian=True)
+    return [float(e) for e in np.einsum("sj,sj->s", inverse[:, -1, :], moments) / r[-1, -1]]
+
+
+def propensity_fit(treated, y, covariates, method, target, params):
+    """DoWhy's propensity score weighting or matching estimate on plain arrays: the same
+    default logistic model and clipping, without building a causal model per draw.
+
+    Weighting: DoWhy's schemes differ by factors that are constant within the treated or
+    the control group (normalized, stabilized), and each group's weighted mean divides them
+    out, so the family alone matters: 1/ps and 1/(1-ps) for the ATE, 1 and the odds ps/(1-ps)
+    for the ATT, the inverse odds and 1 for the ATC. Matching: each unit's nearest
+    propensity score in the other group (DoWhy's ball tree), the ATE as the size-weighted
+    mean of ATT and ATC.
+    """
+    model = LogisticRegression().fit(covariates, treated)
+    score = model.predict_proba(covariates)[:, 1]
+    is_treated = treated == 1
+    if method == "backdoor.propensity_score_weighting":
+        score = np.clip(score, params.get("min_ps_score", 0.05), params.get("max_ps_score", 0.95))
+        odds = score / (1 - score)
+        weights = {
+            "ate": np.where(is_treated, 1 / score, 1 / (1 - score)),
+            "att": np.where(is_treated, 1.0, odds),
+            "atc": np.where(is_treated, 1 / odds, 1.0),
+        }[target]
+        on, off = weights * is_treated, weights * ~is_treated
+        return float(on @ y / on.sum() - off @ y / off.sum())
+    treated_y, control_y = y[is_treated], y[~is_treated]
+
+    def nearest(pool, queries):
+        tree = NearestNeighbors(n_neighbors=1, algorithm="ball_tree").fit(pool.reshape(-1, 1))
+        return tree.kneighbors(queries.reshape(-1, 1))[1][:, 0]
+
+    att = float(np.mean(treated_y - control_y[nearest(score[~is_treated], score[is_treated])]))
+    atc = float(np.mean(treated_y[nearest(score[is_treated], score[~is_treated])] - control_y))
+    if target == "att":
+        return att
+    if target == "atc":
+        return atc
+    return (att * len(treated_y) + atc * len(control_y)) / len(y)
+
+
+def propensity_effects(kind, treated, y, covariates, method, target, params, sim_seeds):
+    """``propensity_fit`` on each simulation's draw (NaN where it cannot fit, e.g. a
+    resample with one treatment group): the covariate matrix is built once and indexed."""
+    effects = []
+    for sim_seed in sim_seeds:
+        drawn = simulation_draw(kind, len(y), sim_seed)
+        if kind == "placebo_treatment":
+            case = (treated[drawn], y, covariates)
+        elif kind == "random_common_cause":
+            case = (treated, y, np.column_stack([covariates, drawn]))
+        else:
+            case = (treated[drawn], y[drawn], covariates[drawn])
+        try:
+            effects.append(propensity_fit(*case, method, target, params))
+        except ValueError:
+            effects.append(float("nan"))
+    return effects
 
 
 def simulate_refuter(
@@ -120,33 +265,47 @@ def simulate_refuter(
 ):
     """The effects of ``n_simulations`` re-fits under refuter ``kind``, in draw order.
 
-    One seed per simulation is drawn up front from a stream of its own for each refuter, so
-    results depend neither on the number of workers nor on how many simulations the other
-    refuters run. Workers are processes (loky): DoWhy's fits hold the GIL, so threads are
-    slower than one core. ``progress(fraction_done)`` is called as results arrive.
+    Each simulation's draw comes from its own seed (``simulation_seeds``), so results
+    depend neither on the number of workers nor on how draws are batched. Three paths
+    compute the same numbers at different cost: linear regression fits batches of draws as
+    matrix least squares (``linear_effects``, on threads: matrix products release the GIL);
+    propensity weighting and matching re-fit the propensity model on arrays built once
+    (``propensity_effects``); any other estimator re-fits through DoWhy. Both of the latter
+    run one draw per task on processes, as their fits hold the GIL.
+    ``progress(fraction_done)`` is called as results arrive.
     """
-    stream = ["placebo_treatment", "random_common_cause", "data_subset", "bootstrap"].index(kind)
-    seeds = np.random.default_rng([seed, stream]).integers(0, 2**32 - 1, n_simulations)
+    seeds = simulation_seeds(kind, seed, n_simulations)
     frame = frame[[column for column in frame.columns if column in graph]]  # less to ship
-    tasks = (
-        joblib.delayed(simulate_once)(
-            kind,
-            frame,
-            graph,
-            treatment,
-            outcome,
-            estimand,
-            method,
-            target,
-            params,
-            int(s),
-            tuple(instruments),
-        )
-        for s in seeds
+    backdoor = estimand.estimands.get("backdoor") is not None and not instruments
+    covariates = sorted(estimand.get_backdoor_variables()) if backdoor else []
+    arrays = (
+        frame[treatment].to_numpy(dtype=float),
+        frame[outcome].to_numpy(dtype=float),
+        frame[covariates].to_numpy(dtype=float).reshape(len(frame), len(covariates)),
     )
+    direct = ["backdoor.propensity_score_weighting", "backdoor.propensity_score_matching"]
+    prefer = "processes"
+    if backdoor and method == "backdoor.linear_regression":
+        # draws per task: as many as keep one (rows x draws) matrix near 20 million cells,
+        # from the data's size only, so the batches are the same on any machine
+        size = max(1, int(2e7 // max(len(frame), 1)))
+        tasks = [
+            joblib.delayed(linear_effects)(kind, *arrays, seeds[i : i + size])
+            for i in range(0, n_simulations, size)
+        ]
+        prefer = "threads"
+    elif backdoor and covariates and method in direct:
+        tasks = [
+            joblib.delayed(propensity_effects)(kind, *arrays, method, target, params, [s])
+            for s in seeds
+        ]
+    else:
+        fixed = (kind, frame, graph, treatment, outcome, estimand, method, target, params)
+        tasks = [joblib.delayed(simulate_once)(*fixed, s, tuple(instruments)) for s in seeds]
     effects = []
-    for value in joblib.Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
-        effects.append(value)
+    parallel = joblib.Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")
+    for part in parallel(tasks):
+        effects.extend(part if isinstance(part, list) else [part])
         if progress is not None:
             progress(len(effects) / n_simulations)
     return effects
@@ -547,8 +706,14 @@ def falsify_graph(
 
 PORTABLE_FUNCTIONS = (
     fit_value,
+    simulation_seeds,
+    simulation_draw,
     simulated_data,
     simulate_once,
+    draw_weights,
+    linear_effects,
+    propensity_fit,
+    propensity_effects,
     simulate_refuter,
     summarize_simulations,
     e_value,
