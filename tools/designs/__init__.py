@@ -37,3 +37,5 @@ __all__ = [
     "DesignSpec",
     "register",
 ]
+
+from causal_assistant.tools.designs import did, rdd  # noqa: E402,F401  (registers the designs)
