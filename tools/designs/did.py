@@ -30,7 +30,7 @@ from causal_assistant.tools.designs import (
 )
 from causal_assistant.tools.designs import did_portable as portable
 from causal_assistant.tools.designs.base import Strength
-from causal_assistant.tools.designs.common import judged_check, portable_snippet, scale_of
+from causal_assistant.tools.designs.common import judged_check, outcome_scale, portable_snippet
 from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.results import WarningCode
 
@@ -177,7 +177,7 @@ class DifferenceInDifferences:
             ci_high=numbers["ci_high"],
             se=numbers["se"],
             se_type=f"clustered by {cluster}",
-            scale=scale_of(frame[spec.outcome], spec.outcome),
+            scale=outcome_scale(frame[spec.outcome], spec.outcome),
             n_rows=len(panel),
             details=details,
             code=self.code(spec),

@@ -31,7 +31,7 @@ from causal_assistant.tools.designs import (
 )
 from causal_assistant.tools.designs import rdd_portable as portable
 from causal_assistant.tools.designs.base import Strength
-from causal_assistant.tools.designs.common import judged_check, portable_snippet, scale_of
+from causal_assistant.tools.designs.common import judged_check, outcome_scale, portable_snippet
 from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.results import WarningCode
 
@@ -203,7 +203,7 @@ class RegressionDiscontinuity:
             se=numbers["se"],
             se_type="robust bias-corrected"
             + (f", clustered by {spec.columns.cluster}" if spec.columns.cluster else ""),
-            scale=scale_of(frame[spec.outcome], spec.outcome),
+            scale=outcome_scale(frame[spec.outcome], spec.outcome),
             n_rows=len(data),
             details={**design, **numbers, "cutoff": cutoff},
             code=self.code(spec),
