@@ -19,6 +19,7 @@ from causal_assistant.tools.model.graphs import CausalGraph
 
 PORTABLE_MODULES = [
     "causal_assistant.tools.portable",
+    "causal_assistant.tools.refute.sensitivity",
     "causal_assistant.tools.refute.portable_refute",
 ]
 

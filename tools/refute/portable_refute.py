@@ -15,12 +15,12 @@ import copy
 import joblib
 import networkx as nx
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
 
 from causal_assistant.tools.portable import fit_effect
+from causal_assistant.tools.refute.sensitivity import sensitivity_check
 
 
 def fit_value(frame, graph, treatment, outcome, estimand, method, target, params, seed=0):
@@ -355,167 +355,6 @@ def summarize_simulations(kind, effects, estimate, alpha=0.05, tolerance=0.1):
     return {"status": status, "new_effect": mean, "p_value": p_value, "details": details}
 
 
-def e_value(frame, treatment, outcome, estimate, ci_low=None, ci_high=None):
-    """VanderWeele & Ding's E-value: the risk ratio a hidden confounder would need with both
-    treatment and outcome to explain the estimate away (and the interval's nearer limit).
-
-    A 0/1 outcome uses the risk ratio the estimated risk difference implies at the untreated
-    (or average) risk; any other outcome the standardized-difference approximation
-    RR = exp(0.91 d), d = estimate / SD(outcome). Effects are per one unit of treatment.
-    """
-    y = frame[outcome].astype(float)
-    binary = set(np.unique(y)) <= {0.0, 1.0}
-    treated = frame[treatment]
-    if binary:
-        base = float(y[~treated].mean() if treated.dtype == bool else y.mean())
-        base = min(max(base, 1e-6), 1 - 1e-6)
-
-        def ratio(effect):
-            return min(max(base + effect, 1e-6), 1 - 1e-6) / base
-    else:
-        spread = float(y.std())
-
-        def ratio(effect):
-            return float(np.exp(0.91 * effect / spread))
-
-    def evalue(rr):
-        rr = max(rr, 1 / rr)
-        return float(rr + np.sqrt(rr * (rr - 1)))
-
-    interval = None
-    if ci_low is not None and ci_high is not None and np.isfinite([ci_low, ci_high]).all():
-        nearer = ci_low if estimate > 0 else ci_high
-        interval = 1.0 if ci_low <= 0 <= ci_high else evalue(ratio(nearer))
-    return {
-        "e_value": evalue(ratio(estimate)),
-        "e_value_ci": interval,
-        "risk_ratio": ratio(estimate),
-        "scale": "risk ratio" if binary else "standardized difference, RR = exp(0.91 d)",
-        "d": None if binary else float(estimate / spread),
-    }
-
-
-def confounder_bias(r2_treatment, r2_outcome, se, dof):
-    """Cinelli & Hazlett's (2020) size of the bias in an OLS coefficient from omitting a
-    confounder with these partial R² with the treatment and with the outcome."""
-    return float(se * np.sqrt(dof) * np.sqrt(r2_outcome * r2_treatment / (1 - r2_treatment)))
-
-
-def benchmark_strength(k, r2_treatment, r2_outcome, in_model):
-    """Partial R² (with treatment, with outcome) of a confounder ``k`` times as strong as a
-    measured covariate: Cinelli & Hazlett's bounds for a covariate in the regression (their
-    k_D = k_Y = k), the covariate's own partial R² times ``k`` for one left out of it."""
-    if in_model:
-        r2_dz = k * r2_treatment / (1 - r2_treatment)
-        r2_zx = k * r2_treatment**2 / ((1 - k * r2_treatment) * (1 - r2_treatment))
-        r2_yz = ((np.sqrt(k) + np.sqrt(r2_zx)) / np.sqrt(1 - r2_zx)) ** 2 * (
-            r2_outcome / (1 - r2_outcome)
-        )
-    else:
-        r2_dz, r2_yz = k * r2_treatment, k * r2_outcome
-    return float(r2_dz), float(min(r2_yz, 1.0))
-
-
-def strength_to_erase(estimate, se, dof, r2_treatment, r2_outcome, in_model, most=100.0):
-    """How many times as strong as the benchmark covariate a confounder must be to bring the
-    estimate to zero (bisection; ``inf`` when not even ``most`` times would)."""
-    if r2_treatment <= 0 or r2_outcome <= 0:
-        return float("inf")
-    limit = (1 - r2_treatment) / r2_treatment if in_model else 1 / r2_treatment
-    upper = min(limit * (1 - 1e-9), most)
-
-    def bias(k):
-        return confounder_bias(*benchmark_strength(k, r2_treatment, r2_outcome, in_model), se, dof)
-
-    if bias(upper) < abs(estimate):
-        return float("inf")
-    low, high = 0.0, upper
-    for _ in range(60):
-        middle = (low + high) / 2
-        low, high = (middle, high) if bias(middle) < abs(estimate) else (low, middle)
-    return float(high)
-
-
-def ols_sensitivity(frame, treatment, outcome, adjustment, others=None, alpha=0.05):
-    """Cinelli & Hazlett's sensitivity of the OLS estimate of ``outcome`` on ``treatment``
-    and the ``adjustment`` columns: the treatment's partial R² with the outcome, robustness
-    values, and for each benchmark variable (``{name: [columns]}``: those adjusted for, and
-    ``others`` measured but left out) the strength multiple that erases the estimate and the
-    estimate and interval adjusted for a confounder exactly as strong."""
-    y = frame[outcome].astype(float)
-    d = frame[treatment].astype(float)
-    in_model = [c for columns in adjustment.values() for c in columns]
-
-    def ols(target, columns):
-        design = sm.add_constant(frame[list(columns)].astype(float), has_constant="add")
-        return sm.OLS(target, design).fit()
-
-    def partial_r2(full_ssr, reduced_ssr):
-        return float(max(reduced_ssr - full_ssr, 0.0) / reduced_ssr)
-
-    full = ols(y, [treatment, *in_model])
-    estimate, se, dof = float(full.params[treatment]), float(full.bse[treatment]), full.df_resid
-    f = abs(estimate / se) / np.sqrt(dof)
-    f_crit = abs(stats.t.ppf(alpha / 2, dof - 1)) / np.sqrt(dof - 1)
-    f_alpha = max(f - f_crit, 0.0)
-    rv_alpha = 0.5 * (np.sqrt(f_alpha**4 + 4 * f_alpha**2) - f_alpha**2)
-    if f_alpha > 0 and f > 1 / f_crit:
-        rv_alpha = (f**2 - f_crit**2) / (1 + f**2)
-    treatment_fit = ols(d, in_model)
-    strengths = []
-    for name, columns in adjustment.items():
-        rest = [c for c in in_model if c not in columns]
-        strengths.append(
-            (
-                name,
-                True,
-                partial_r2(treatment_fit.ssr, ols(d, rest).ssr),
-                partial_r2(full.ssr, ols(y, [treatment, *rest]).ssr),
-            )
-        )
-    for name, columns in (others or {}).items():
-        strengths.append(
-            (
-                name,
-                False,
-                partial_r2(ols(d, [*in_model, *columns]).ssr, treatment_fit.ssr),
-                partial_r2(ols(y, [treatment, *in_model, *columns]).ssr, full.ssr),
-            )
-        )
-    benchmarks = []
-    t_crit = abs(stats.t.ppf(alpha / 2, dof - 1))
-    for name, inside, r2_d, r2_y in strengths:
-        row = {
-            "name": name,
-            "in_model": inside,
-            "r2_treatment": r2_d,
-            "r2_outcome": r2_y,
-            "strength_to_erase": strength_to_erase(estimate, se, dof, r2_d, r2_y, inside),
-            "adjusted_estimate": None,
-            "adjusted_ci": None,
-        }
-        if r2_d < (0.5 if inside else 1.0):  # else its k = 1 bound explains all of treatment
-            r2_dz, r2_yz = benchmark_strength(1.0, r2_d, r2_y, inside)
-            bias = confounder_bias(r2_dz, r2_yz, se, dof)
-            adjusted = float(np.sign(estimate) * (abs(estimate) - bias))
-            adjusted_se = se * np.sqrt((1 - r2_yz) / (1 - r2_dz) * dof / (dof - 1))
-            row["adjusted_estimate"] = adjusted
-            row["adjusted_ci"] = [
-                float(adjusted - t_crit * adjusted_se),
-                float(adjusted + t_crit * adjusted_se),
-            ]
-        benchmarks.append(row)
-    return {
-        "estimate": estimate,
-        "se": se,
-        "dof": float(dof),
-        "partial_r2": float(f**2 / (1 + f**2)),
-        "robustness_value": float(0.5 * (np.sqrt(f**4 + 4 * f**2) - f**2)),
-        "robustness_value_ci": float(rv_alpha),
-        "benchmarks": benchmarks,
-    }
-
-
 def unobserved_confounder(
     frame,
     treatment,
@@ -525,36 +364,13 @@ def unobserved_confounder(
     ci_high=None,
     adjustment=None,
     others=None,
-    fail_below=1.0,
-    warn_below=2.0,
-    e_value_warn=2.0,
 ):
-    """Sensitivity to an unmeasured common cause: the E-value always; with ``adjustment``
-    (a linear-regression estimate) also Cinelli & Hazlett's benchmarks.
-
-    With benchmarks: fail if a confounder weaker than ``fail_below`` times the most
-    threatening measured covariate would erase the estimate, warn below ``warn_below``
-    times. Without any: warn if the E-value is below ``e_value_warn``; never fail, as there
-    is nothing measured to say such a confounder is plausible.
-    """
-    details = {"e_value": e_value(frame, treatment, outcome, estimate, ci_low, ci_high)}
-    benchmarks = []
-    if adjustment is not None:
-        details["linear"] = ols_sensitivity(frame, treatment, outcome, adjustment, others)
-        benchmarks = details["linear"]["benchmarks"]
-    if not benchmarks:
-        status = "warn" if details["e_value"]["e_value"] < e_value_warn else "pass"
-        return {"status": status, "new_effect": None, "p_value": None, "details": details}
-    worst = min(benchmarks, key=lambda row: row["strength_to_erase"])
-    details["worst"] = worst
-    strength = worst["strength_to_erase"]
-    status = "fail" if strength < fail_below else "warn" if strength < warn_below else "pass"
-    return {
-        "status": status,
-        "new_effect": worst["adjusted_estimate"],
-        "p_value": None,
-        "details": details,
-    }
+    """Sensitivity to an unmeasured common cause: E-values always; with ``adjustment`` (a
+    linear-regression estimate) also Cinelli & Hazlett's robustness values and benchmarks.
+    The verdict and its thresholds are ``sensitivity_check``'s."""
+    return sensitivity_check(
+        frame, treatment, outcome, estimate, ci_low, ci_high, adjustment, others
+    )
 
 
 def variable_graph(graph, column_map):
@@ -716,11 +532,6 @@ PORTABLE_FUNCTIONS = (
     propensity_effects,
     simulate_refuter,
     summarize_simulations,
-    e_value,
-    confounder_bias,
-    benchmark_strength,
-    strength_to_erase,
-    ols_sensitivity,
     unobserved_confounder,
     variable_graph,
     implied_independences,

@@ -22,7 +22,7 @@ from causal_assistant.tools.data.modeldata import ModelData
 from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.estimate.estimation import EstimationResult
 from causal_assistant.tools.identify.identification import IdentificationResult
-from causal_assistant.tools.refute import portable_refute
+from causal_assistant.tools.refute import portable_refute, sensitivity
 from causal_assistant.tools.results import ToolResult, WarningCode
 
 RefuterName = Literal[
@@ -86,17 +86,6 @@ RULES = {
     "partial correlation of at least 0.05); warn if up to 10% of them "
     "are contradicted; fail if more",
 }
-BENCHMARK_RULE = (
-    "pass if a hidden confounder would have to be at least 2× as strong as "
-    "every measured covariate to erase the effect; warn between 1× and 2×; fail "
-    "if one weaker than a measured covariate would (Cinelli & Hazlett 2020 "
-    "bounds from the OLS regression)"
-)
-E_VALUE_RULE = (
-    "pass if the E-value is at least 2; warn below that (never fail: benchmarks "
-    "against measured covariates need a linear-regression estimate and at least one "
-    "covariate, and without them nothing says such a confounder is plausible)"
-)
 
 
 class RefutationOutcome(BaseModel):
@@ -462,8 +451,7 @@ def _benchmarks(data: ModelData, ident: IdentificationResult) -> dict:
 def _outcome(
     name: RefuterName, raw: dict, plan: RefutationPlan, data: ModelData, est: EstimationResult
 ) -> RefutationOutcome:
-    linear = "linear" in raw["details"] and bool(raw["details"]["linear"]["benchmarks"])
-    rule = RULES.get(name) or (BENCHMARK_RULE if linear else E_VALUE_RULE)
+    rule = RULES.get(name) or sensitivity.RULES[raw["details"]["rule"]]
     outcome = RefutationOutcome(
         name=name,
         status=raw["status"],
@@ -611,56 +599,9 @@ def _stability_reading(outcome: RefutationOutcome, estimate: float) -> str:
     )
 
 
-def _e_value_text(e: dict, data: ModelData) -> str:
-    text = (
-        f"E-value {e['e_value']:.2f}: a hidden confounder would need a risk ratio of "
-        f"{e['e_value']:.2f} with both {data.treatment} and {data.outcome} to explain the "
-        "effect away"
-    )
-    if e["d"] is not None:
-        text += (
-            f" (for this continuous outcome the risk ratio is approximated from the "
-            f"standardized effect d = {e['d']:.2f} as RR ≈ exp(0.91·d))"
-        )
-    return text
-
-
 def _sensitivity_reading(outcome: RefutationOutcome, data: ModelData) -> str:
-    d = outcome.details
-    e_text = _e_value_text(d["e_value"], data)
-    if "worst" not in d:
-        verdict = (
-            "a modest confounder could do that"
-            if outcome.status == "warn"
-            else "that is a strong confounder"
-        )
-        return (
-            f"{e_text}; {verdict}. With no measured covariate to benchmark against "
-            "here, judge from what you know whether a confounder that strong is plausible."
-        )
-    worst, linear = d["worst"], d["linear"]
-    who = f"'{worst['name']}'" + ("" if worst["in_model"] else " (measured, but not adjusted for)")
-    k = worst["strength_to_erase"]
-    if not np.isfinite(k):
-        first = (
-            "No hidden confounder up to 100× as strong as any measured covariate would "
-            "erase the effect."
-        )
-    elif outcome.status == "fail":
-        first = (
-            f"A hidden confounder only {k:.2g}× as strong as {who}, weaker than a "
-            "variable already measured, would erase the effect, so the estimate is "
-            "fragile."
-        )
-    else:
-        first = (
-            f"A hidden confounder {k:.2g}× as strong as {who} would erase the effect "
-            "(the most fragile comparison among the measured covariates)."
-        )
-    return (
-        f"{first} Robustness value {linear['robustness_value']:.0%}: a confounder "
-        f"explaining that share of the leftover variation of both {data.treatment} and "
-        f"{data.outcome} would erase it; {e_text}."
+    return sensitivity.sensitivity_reading(
+        outcome.status, outcome.details, data.treatment, data.outcome
     )
 
 
