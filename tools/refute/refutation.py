@@ -15,7 +15,6 @@ from typing import Literal, get_args
 
 import joblib
 import networkx as nx
-import numpy as np
 from pydantic import BaseModel
 
 from causal_assistant.tools.data.modeldata import ModelData
