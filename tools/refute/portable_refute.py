@@ -15,7 +15,8 @@ import copy
 import joblib
 import networkx as nx
 import numpy as np
-from scipy import stats
+import statsmodels.api as sm
+from scipy import special, stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
 
@@ -189,61 +190,104 @@ def linear_effects(kind, treated, y, covariates, sim_seeds, row_block=65536):
     return [float(e) for e in np.einsum("sj,sj->s", inverse[:, -1, :], moments) / r[-1, -1]]
 
 
-def propensity_fit(treated, y, covariates, method, target, params):
-    """DoWhy's propensity score weighting or matching estimate on plain arrays: the same
-    default logistic model and clipping, without building a causal model per draw.
+def logistic_batch(designs, labels, counts, max_steps=100, tol=1e-10):
+    """Fitted probabilities of a batch of logistic regressions at once, by Newton's method.
 
-    Weighting: DoWhy's schemes differ by factors that are constant within the treated or
-    the control group (normalized, stabilized), and each group's weighted mean divides them
-    out, so the family alone matters: 1/ps and 1/(1-ps) for the ATE, 1 and the odds ps/(1-ps)
-    for the ATT, the inverse odds and 1 for the ATC. Matching: each unit's nearest
-    propensity score in the other group (DoWhy's ball tree), the ATE as the size-weighted
-    mean of ATT and ATC.
+    The objective is that of scikit-learn's default ``LogisticRegression`` (which DoWhy's
+    propensity estimators fit): the log-loss summed over rows, each counted ``counts`` times,
+    plus half the squared coefficients (C = 1), the intercept (the first column of
+    ``designs``) unpenalised. It is strictly convex, so Newton's method from zero reaches
+    its optimum in a few steps for every draw together; lbfgs stops near it, at its
+    tolerance, so DoWhy's fits agree with these to about 1e-4. ``designs`` is
+    (draws or 1, rows, columns); ``labels`` and ``counts`` are (draws, rows).
     """
-    model = LogisticRegression().fit(covariates, treated)
-    score = model.predict_proba(covariates)[:, 1]
-    is_treated = treated == 1
-    if method == "backdoor.propensity_score_weighting":
-        score = np.clip(score, params.get("min_ps_score", 0.05), params.get("max_ps_score", 0.95))
-        odds = score / (1 - score)
-        weights = {
-            "ate": np.where(is_treated, 1 / score, 1 / (1 - score)),
-            "att": np.where(is_treated, 1.0, odds),
-            "atc": np.where(is_treated, 1 / odds, 1.0),
-        }[target]
-        on, off = weights * is_treated, weights * ~is_treated
-        return float(on @ y / on.sum() - off @ y / off.sum())
-    treated_y, control_y = y[is_treated], y[~is_treated]
-
-    def nearest(pool, queries):
-        tree = NearestNeighbors(n_neighbors=1, algorithm="ball_tree").fit(pool.reshape(-1, 1))
-        return tree.kneighbors(queries.reshape(-1, 1))[1][:, 0]
-
-    att = float(np.mean(treated_y - control_y[nearest(score[~is_treated], score[is_treated])]))
-    atc = float(np.mean(treated_y[nearest(score[is_treated], score[~is_treated])] - control_y))
-    if target == "att":
-        return att
-    if target == "atc":
-        return atc
-    return (att * len(treated_y) + atc * len(control_y)) / len(y)
+    draws, width = labels.shape[0], designs.shape[2]
+    ridge = np.eye(width)
+    ridge[0, 0] = 0.0
+    coef = np.zeros((draws, width))
+    for _ in range(max_steps):
+        prob = special.expit(np.einsum("snq,sq->sn", designs, coef))
+        grad = np.einsum("snq,sn->sq", designs, counts * (prob - labels)) + coef @ ridge
+        weighted = designs * (counts * prob * (1 - prob))[:, :, None]
+        hess = np.swapaxes(weighted, 1, 2) @ designs + ridge
+        step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
+        coef -= step
+        if np.max(np.abs(step)) < tol:
+            break
+    return special.expit(np.einsum("snq,sq->sn", designs, coef))
 
 
 def propensity_effects(kind, treated, y, covariates, method, target, params, sim_seeds):
-    """``propensity_fit`` on each simulation's draw (NaN where it cannot fit, e.g. a
-    resample with one treatment group): the covariate matrix is built once and indexed."""
+    """DoWhy's propensity score weighting or matching estimate on each simulation's draw,
+    with the propensity model re-fitted on every draw (for weighting by ``logistic_batch``,
+    all draws of the batch at once) and the rows of a subset or resample as counts.
+
+    Weighting: DoWhy's schemes differ by factors that are constant within the treated or
+    the control group (normalized, stabilized), and each group's weighted mean divides them
+    out, so the family alone matters: 1/ps and 1/(1-ps) for the ATE, 1 and the odds
+    ps/(1-ps) for the ATT, the inverse odds and 1 for the ATC, scores clipped to
+    [0.05, 0.95] as DoWhy does. Matching: each unit's nearest propensity score among the
+    drawn units of the other group (DoWhy's ball tree), the ATE as the size-weighted mean
+    of ATT and ATC. NaN where a draw leaves one group empty.
+    """
+    n_rows = len(y)
+    base = np.column_stack([np.ones(n_rows), covariates])
+    draws = [simulation_draw(kind, n_rows, s) for s in sim_seeds]
+    labels = np.tile(treated, (len(draws), 1))
+    counts = np.ones((len(draws), n_rows))
+    designs = base[None]
+    if kind == "placebo_treatment":
+        labels = treated[np.stack(draws)]
+    elif kind == "random_common_cause":
+        designs = np.concatenate(
+            [np.broadcast_to(base, (len(draws), *base.shape)), np.stack(draws)[:, :, None]], axis=2
+        )
+    else:
+        counts = np.stack([np.bincount(d, minlength=n_rows) for d in draws]).astype(float)
+    if method == "backdoor.propensity_score_weighting":
+        scores = logistic_batch(designs, labels, counts)
+    else:
+        # a nearest neighbour jumps with the last digits of a score, so matching fits
+        # scikit-learn's model itself on each drawn dataset, exactly as DoWhy does
+        scores = []
+        for j, drawn in enumerate(draws):
+            design = designs[min(j, len(designs) - 1)][:, 1:]
+            rows = drawn if kind in ("data_subset", "bootstrap") else slice(None)
+            model = LogisticRegression().fit(design[rows], labels[j][rows])
+            scores.append(model.predict_proba(design)[:, 1])
+
+    def matched(score, pool, queries):
+        """The outcome of each query unit's nearest pool unit by propensity score."""
+        tree = NearestNeighbors(n_neighbors=1, algorithm="ball_tree")
+        tree.fit(score[pool].reshape(-1, 1))
+        return y[pool][tree.kneighbors(score[queries].reshape(-1, 1))[1][:, 0]]
+
     effects = []
-    for sim_seed in sim_seeds:
-        drawn = simulation_draw(kind, len(y), sim_seed)
-        if kind == "placebo_treatment":
-            case = (treated[drawn], y, covariates)
-        elif kind == "random_common_cause":
-            case = (treated, y, np.column_stack([covariates, drawn]))
-        else:
-            case = (treated[drawn], y[drawn], covariates[drawn])
-        try:
-            effects.append(propensity_fit(*case, method, target, params))
-        except ValueError:
+    for label, count, score in zip(labels, counts, scores, strict=True):
+        on, off = (label == 1) & (count > 0), (label == 0) & (count > 0)
+        if not on.any() or not off.any():
             effects.append(float("nan"))
+            continue
+        if method == "backdoor.propensity_score_weighting":
+            ps = np.clip(score, params.get("min_ps_score", 0.05), params.get("max_ps_score", 0.95))
+            odds = ps / (1 - ps)
+            weight = {
+                "ate": np.where(label == 1, 1 / ps, 1 / (1 - ps)),
+                "att": np.where(label == 1, 1.0, odds),
+                "atc": np.where(label == 1, 1 / odds, 1.0),
+            }[target] * count
+            treated_mean = weight[on] @ y[on] / weight[on].sum()
+            effects.append(float(treated_mean - weight[off] @ y[off] / weight[off].sum()))
+            continue
+
+        att = np.average(y[on] - matched(score, off, on), weights=count[on])
+        atc = np.average(matched(score, on, off) - y[off], weights=count[off])
+        n_on, n_off = count[on].sum(), count[off].sum()
+        effects.append(
+            float(
+                {"att": att, "atc": atc, "ate": (att * n_on + atc * n_off) / (n_on + n_off)}[target]
+            )
+        )
     return effects
 
 
@@ -295,9 +339,13 @@ def simulate_refuter(
         ]
         prefer = "threads"
     elif backdoor and covariates and method in direct:
+        # draws per task: as many as keep one (rows x draws) matrix near 2 million cells
+        size = max(1, int(2e6 // max(len(frame), 1)))
         tasks = [
-            joblib.delayed(propensity_effects)(kind, *arrays, method, target, params, [s])
-            for s in seeds
+            joblib.delayed(propensity_effects)(
+                kind, *arrays, method, target, params, seeds[i : i + size]
+            )
+            for i in range(0, n_simulations, size)
         ]
     else:
         fixed = (kind, frame, graph, treatment, outcome, estimand, method, target, params)
@@ -528,7 +576,7 @@ PORTABLE_FUNCTIONS = (
     simulate_once,
     draw_weights,
     linear_effects,
-    propensity_fit,
+    logistic_batch,
     propensity_effects,
     simulate_refuter,
     summarize_simulations,
