@@ -47,6 +47,7 @@ _FUZZY_MIN_JUMP = 0.2  # smallest jump in the share treated read as a discontinu
 _FUZZY_MIN_T = 5.0  # its t-statistic, high because many candidate cutoffs are scanned
 _NEAR_BEST = 0.8  # candidates within this share of the largest jump compete on roundness
 _MATERIAL_SHARE = 0.25
+_SHARP = {"kind": "sharp", "side": 1}  # a jump in the outcome itself (placebos, covariates)
 _MIN_PLACEBO_SIDE = 40  # rows on one side needed to fit a placebo discontinuity within it
 _MATERIAL_SD = 0.2  # a covariate jump this many standard deviations matters
 _WEAK_FIRST_STAGE_T = math.sqrt(10)  # first-stage F below 10
@@ -193,7 +194,7 @@ class RegressionDiscontinuity:
     def estimate(self, frame: pd.DataFrame, spec: DesignSpec) -> DesignEstimate:
         data, design = _rd_frame(frame, spec)
         cutoff = float(spec.columns.cutoff)  # type: ignore[arg-type]  (checked in _rd_frame)
-        numbers = portable.rd_effect(data, cutoff, design)
+        numbers = _effect(data, cutoff, design)
         result = DesignEstimate(
             method=f"rdrobust local linear ({design['kind']} RD)",
             estimand=_estimand(design),
@@ -238,7 +239,7 @@ class RegressionDiscontinuity:
         data, design = _rd_frame(frame, spec)
         cutoff = float(spec.columns.cutoff)  # type: ignore[arg-type]
         return [
-            _density_check(data, cutoff, spec.columns.running or "the running variable"),
+            _density_check(frame[spec.columns.running], cutoff),
             _placebo_cutoffs_check(data, cutoff, estimate),
             _covariate_check(frame, data, spec, cutoff),
             _bandwidth_check(data, cutoff, design, estimate),
@@ -289,6 +290,29 @@ def _estimand(design: dict[str, Any]) -> str:
     if design["kind"] == "sharp":
         return "effect at the cutoff"
     return "LATE at the cutoff for compliers"
+
+
+def _effect(
+    data: pd.DataFrame, cutoff: float, design: dict[str, Any], h: float | None = None
+) -> dict[str, Any]:
+    """``rd_effect``, with rdrobust's refusals (too few distinct values near the cutoff,
+    a singular fit) turned into a one-line reason."""
+    try:
+        return portable.rd_effect(data, cutoff, design, h)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"rdrobust cannot fit the discontinuity at {cutoff:g}: {reason}") from None
+
+
+def _effects(runs: list[tuple[dict[str, Any], dict]]) -> tuple[list[dict[str, Any]], int]:
+    """Fit each (label, arguments-for-_effect) pair; the fits, and how many could not be fitted."""
+    fitted, failed = [], 0
+    for label, arguments in runs:
+        try:
+            fitted.append({**label, **_effect(**arguments)})
+        except InputError:
+            failed += 1
+    return fitted, failed
 
 
 # ---------------------------------------------------------------------- detection helpers
@@ -429,8 +453,8 @@ def _estimate_reading(
     )
 
 
-def _density_check(data: pd.DataFrame, cutoff: float, running: str) -> DesignCheck:
-    test = portable.density_test(data, cutoff)
+def _density_check(running: pd.Series, cutoff: float) -> DesignCheck:
+    test = portable.density_test(running, cutoff)
     return judged_check(
         "manipulation_test",
         test["p_value"],
@@ -441,7 +465,7 @@ def _density_check(data: pd.DataFrame, cutoff: float, running: str) -> DesignChe
             "fail": "units pile up on one side, so those just above and below may differ",
         },
         f"Worrying would be more units just on one side of {cutoff:g} than the density of "
-        f"'{running}' elsewhere suggests. The density test (rddensity) gives "
+        f"'{running.name}' elsewhere suggests. The density test (rddensity) gives "
         f"T = {test['statistic']:.3g}, p = {test['p_value']:.3g}",
         statistic=test["statistic"],
     )
@@ -452,14 +476,20 @@ def _placebo_cutoffs_check(
 ) -> DesignCheck:
     """At the median of each side, within that side only, nothing should jump."""
     jump = abs(estimate.value * estimate.details.get("first_stage", 1.0))
-    runs = []
-    for side in (data[data["x"] < cutoff], data[data["x"] >= cutoff]):
-        if len(side) < _MIN_PLACEBO_SIDE:
-            continue
-        fake = float(side["x"].median())
-        runs.append(
-            {"cutoff": fake, **portable.rd_effect(side, fake, {"kind": "sharp", "side": 1})}
-        )
+    sides = [
+        side
+        for side in (data[data["x"] < cutoff], data[data["x"] >= cutoff])
+        if len(side) >= _MIN_PLACEBO_SIDE
+    ]
+    runs, _ = _effects(
+        [
+            (
+                {"cutoff": float(side["x"].median())},
+                {"data": side, "cutoff": float(side["x"].median()), "design": _SHARP},
+            )
+            for side in sides
+        ]
+    )
     if not runs:
         return DesignCheck(
             name="placebo_cutoffs",
@@ -499,12 +529,23 @@ def _covariate_check(
             reading="No pre-treatment covariates were named, so whether units just either "
             "side of the cutoff are alike was not checked.",
         )
-    runs = []
+    jobs = []
     for name in covariates:
         values = pd.to_numeric(frame.loc[data.index, name], errors="coerce")
         side = data.assign(y=values).dropna(subset=["y"])
-        numbers = portable.rd_effect(side, cutoff, {"kind": "sharp", "side": 1})
-        runs.append({"covariate": name, "sd": float(values.std()), **numbers})
+        jobs.append(
+            (
+                {"covariate": name, "sd": float(values.std())},
+                {"data": side, "cutoff": cutoff, "design": _SHARP},
+            )
+        )
+    runs, _ = _effects(jobs)
+    if not runs:
+        return DesignCheck(
+            name="covariate_continuity",
+            status="warn",
+            reading="None of the named covariates could be fitted either side of the cutoff.",
+        )
     worst = min(runs, key=lambda r: r["p_value"])
     described = "; ".join(
         f"'{r['covariate']}' {r['value']:+.3g} (p = {r['p_value']:.3g})" for r in runs
@@ -531,10 +572,19 @@ def _bandwidth_check(
     data: pd.DataFrame, cutoff: float, design: dict[str, Any], estimate: DesignEstimate
 ) -> DesignCheck:
     h = estimate.details["h"]
-    runs = [
-        {"h": width, **portable.rd_effect(data, cutoff, design, h=width)}
-        for width in (h / 2, 2 * h)
-    ]
+    runs, failed = _effects(
+        [
+            ({"h": width}, {"data": data, "cutoff": cutoff, "design": design, "h": width})
+            for width in (h / 2, 2 * h)
+        ]
+    )
+    if failed:
+        return DesignCheck(
+            name="bandwidth_sensitivity",
+            status="warn",
+            reading=f"Halving or doubling the bandwidth ({h:.3g}) left too few distinct values "
+            "near the cutoff to refit, so sensitivity to the bandwidth was not checked.",
+        )
     inside = all(estimate.ci_low <= r["value"] <= estimate.ci_high for r in runs)
     flipped = any(
         np.sign(r["value"]) != np.sign(estimate.value) and not r["ci_low"] <= 0 <= r["ci_high"]
