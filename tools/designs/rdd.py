@@ -362,7 +362,7 @@ def _sharp_cutoff(x: pd.Series, d: pd.Series) -> dict[str, Any] | None:
 
 def _local_jump(x: np.ndarray, d: np.ndarray, cutoff: float, k: int) -> tuple[float, float, float]:
     """Jump in the share treated at ``cutoff`` from straight lines fitted to the ``k``
-    nearest rows on each side (so a smooth slope is not mistaken for a jump), its
+    nearest points on each side (so a smooth slope is not mistaken for a jump), its
     standard error, and the fitted share just below."""
     ends, variances = [], []
     for side in (x < cutoff, x >= cutoff):
@@ -383,10 +383,14 @@ def _fuzzy_cutoff(x: np.ndarray, d: np.ndarray) -> dict[str, Any] | None:
     """Scan candidate cutoffs between the 10th and 90th percentile (every 2.5 percentiles
     plus the round numbers there) for the jump in the share treated. A discontinuity is
     declared when the largest jump is at least 0.2 with t >= 5; among candidates within
-    80% of that jump the roundest number is the cutoff (cutoffs are set by people)."""
-    n = len(x)
-    k = max(30, n // 10)
-    if n < 4 * k or np.unique(x).size < _MIN_DISTINCT:
+    80% of that jump the roundest number is the cutoff (cutoffs are set by people).
+    Lines are fitted to the share treated at each distinct value (the nearest tenth of
+    them, at least 15, per side), so rows that share a value (a unit's repeated rows, a
+    heaped score) count once and do not inflate the t-statistic."""
+    values, inverse = np.unique(x, return_inverse=True)
+    shares = np.bincount(inverse, weights=d) / np.bincount(inverse)
+    k = max(15, len(values) // 10)
+    if len(values) < max(4 * k, _MIN_DISTINCT):
         return None
     low, high = np.quantile(x, [0.1, 0.9])
     step = 10.0 ** math.floor(math.log10(max(high - low, 1e-12) / 4))
@@ -394,9 +398,9 @@ def _fuzzy_cutoff(x: np.ndarray, d: np.ndarray) -> dict[str, Any] | None:
     grid |= set((np.arange(math.ceil(low / step), math.floor(high / step) + 1) * step).tolist())
     scanned = []
     for cutoff in sorted(grid):
-        if min((x < cutoff).sum(), (x >= cutoff).sum()) < k:
+        if min((values < cutoff).sum(), (values >= cutoff).sum()) < k:
             continue
-        jump, se, below = _local_jump(x, d, cutoff, k)
+        jump, se, below = _local_jump(values, shares, cutoff, k)
         scanned.append((cutoff, jump, jump / se, below))
     if not scanned:
         return None
