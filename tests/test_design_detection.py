@@ -5,8 +5,8 @@ from linearmodels.datasets import wage_panel
 from rdrobust import rdrobust_RDsenate
 
 from causal_assistant.tools.data.intake import profile_table
-from causal_assistant.tools.designs import REGISTRY
-from tests.design_data import DETECTION_CASES
+from causal_assistant.tools.designs import REGISTRY, Design
+from tests.design_data import DETECTION_CASES, fuzzy_rd
 
 SEEDS = range(4)
 
@@ -58,3 +58,16 @@ def _cell(evidence) -> str:
     return (
         f"{evidence.strength}: {evidence.facts['kind']} at {columns.running} = {columns.cutoff:g}"
     )
+
+
+def test_designs_follow_the_protocol_and_context_raises_strength():
+    for name in ("did", "rdd"):
+        assert isinstance(REGISTRY[name], Design)
+    frame, _ = fuzzy_rd(seed=0)
+    profile = profile_table(frame)
+    plain = REGISTRY["rdd"].detect(frame, profile, "enrolled", "earnings")
+    told = REGISTRY["rdd"].detect(
+        frame, profile, "enrolled", "earnings", "Eligibility requires an income score above 0."
+    )
+    assert (plain.strength, told.strength) == ("moderate", "strong")
+    assert "cutoff or threshold" in told.reading

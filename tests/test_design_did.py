@@ -153,3 +153,20 @@ def test_no_never_treated_units_uses_the_last_cohort_as_comparison():
     )
     effect = np.where(cohort == 3, 3.0, 2.0) + 0.5 * (truth["quarter"] - cohort)
     assert result.ci_low < effect.mean() < result.ci_high
+
+
+def test_text_dates_and_a_covariate():
+    frame, truth = panel_single(seed=6)
+    rng = np.random.default_rng(6)
+    frame["rainfall"] = rng.normal(0, 1, len(frame)) + 0.1 * (frame["year"] - 2010)
+    frame["y"] += 1.5 * frame["rainfall"]
+    frame["month"] = "Jun " + frame.pop("year").astype(str)
+    spec = _spec(frame, "policy", "y")
+    assert spec.columns.time == "month"
+    spec.columns.covariates = ["rainfall"]
+    result = did.estimate(frame, spec)
+    assert result.details["cohorts"] == ["2015-06-01"]
+    assert result.ci_low < truth["att"] < result.ci_high
+    namespace = {"df": frame}
+    exec(result.code, namespace)  # noqa: S102
+    assert namespace["numbers"]["value"] == pytest.approx(result.value, abs=1e-6)

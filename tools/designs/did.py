@@ -316,6 +316,7 @@ def _switching(frame: pd.DataFrame, unit: str, time: str, treatment: str) -> dic
     """Facts about how the treatment moves within units over time, or None when the pair
     is no panel (rows repeat the pair) or the treatment never switches on."""
     data = frame[[unit, time, treatment]].dropna()
+    data[time] = portable.ordered_time(data[time])
     duplicated = int(data.duplicated([unit, time]).sum())
     if duplicated > _MAX_DUPLICATE_SHARE * len(data):
         return None
