@@ -1,6 +1,9 @@
 """Detection of panels and discontinuities over datasets of every design: each detector
 fires on its own design only (the table in the README comes from this test, run with -s)."""
 
+import importlib.resources
+
+import pandas as pd
 from linearmodels.datasets import wage_panel
 from rdrobust import rdrobust_RDsenate
 
@@ -11,30 +14,28 @@ from tests.design_data import DETECTION_CASES, fuzzy_rd
 SEEDS = range(4)
 
 
-def _detections():
-    rows = []
+def _generated():
     for kind, generator, treatment, outcome in DETECTION_CASES:
         for seed in SEEDS:
             frame, truth = generator(seed)
-            rows.append((kind, seed, frame, treatment, outcome, truth))
+            yield kind, seed, frame, treatment, outcome, truth
+
+
+def _packaged():
     senate = rdrobust_RDsenate().assign(dem_win=lambda d: (d["margin"] >= 0).astype(int))
-    rows.append(("sharp RD (rdrobust Senate)", "-", senate, "dem_win", "vote", {"cutoff": 0}))
-    rows.append(
-        ("panel, on and off (wage_panel union)", "-", wage_panel.load(), "union", "lwage", {})
-    )
+    yield "sharp RD (rdrobust Senate)", "-", senate, "dem_win", "vote", {"cutoff": 0}
+    yield "panel, on and off (wage_panel union)", "-", wage_panel.load(), "union", "lwage", {}
+    het = pd.read_csv(importlib.resources.files("pyfixest").joinpath("did/data/df_het.csv"))
+    yield "panel staggered (pyfixest df_het)", "-", het, "treat", "dep_var", {}
+
+
+def _check_table(rows) -> int:
+    """Assert each detector fires on its own design only; print the table; count rows."""
+    lines = ["| dataset | seed | did.detect | rdd.detect |", "|---|---|---|---|"]
     for kind, seed, frame, treatment, outcome, truth in rows:
         profile = profile_table(frame)
-        found = {
-            name: REGISTRY[name].detect(frame, profile, treatment, outcome)
-            for name in ("did", "rdd")
-        }
-        yield kind, seed, truth, found
-
-
-def test_each_detector_fires_on_its_own_design_only():
-    lines = ["| dataset | seed | did.detect | rdd.detect |", "|---|---|---|---|"]
-    for kind, seed, truth, found in _detections():
-        did, rdd = found["did"], found["rdd"]
+        did = REGISTRY["did"].detect(frame, profile, treatment, outcome)
+        rdd = REGISTRY["rdd"].detect(frame, profile, treatment, outcome)
         assert (did is not None) == kind.startswith("panel "), (kind, seed, did)
         assert (rdd is not None) == ("RD" in kind), (kind, seed, rdd)
         if did is not None:
@@ -44,8 +45,16 @@ def test_each_detector_fires_on_its_own_design_only():
             assert rdd.facts["kind"] == ("sharp" if "sharp" in kind else "fuzzy")
             assert rdd.columns.cutoff == truth["cutoff"]
         lines.append(f"| {kind} | {seed} | {_cell(did)} | {_cell(rdd)} |")
-    assert len(lines) - 2 >= 30
     print("\n".join(lines))
+    return len(lines) - 2
+
+
+def test_each_detector_fires_on_its_own_design_only():
+    assert _check_table(_generated()) >= 30
+
+
+def test_packaged_datasets_are_detected_as_their_design():
+    assert _check_table(_packaged()) == 3
 
 
 def _cell(evidence) -> str:

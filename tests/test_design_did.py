@@ -13,7 +13,6 @@ from causal_assistant.tools.data.intake import profile_table
 from causal_assistant.tools.designs import REGISTRY, DesignColumns, DesignSpec
 from causal_assistant.tools.designs import did_portable as portable
 from causal_assistant.tools.errors import InputError
-from causal_assistant.tools.export.design_plots import event_study_plot
 from tests.design_data import panel_single, panel_staggered
 
 did = REGISTRY["did"]
@@ -46,7 +45,7 @@ def test_single_adoption_date_twfe_covers_the_effect_and_code_reproduces_it():
     checks = {c.name: c for c in did.checks(frame, spec, result)}
     assert checks["pre_trends"].status == "pass"
     assert checks["placebo_period"].status == "pass"
-    assert event_study_plot(result.details["event_study"]).startswith(b"\x89PNG")
+    assert did.picture(frame, spec, result).startswith(b"\x89PNG")
 
 
 def test_staggered_adoption_is_unbiased_where_twfe_is_not():

@@ -8,7 +8,6 @@ from rdrobust import rdrobust, rdrobust_RDsenate
 from causal_assistant.tools.data.intake import profile_table
 from causal_assistant.tools.designs import REGISTRY, DesignColumns, DesignSpec
 from causal_assistant.tools.errors import InputError
-from causal_assistant.tools.export.design_plots import rd_plot
 from tests.design_data import fuzzy_rd, sharp_rd
 
 rdd = REGISTRY["rdd"]
@@ -55,8 +54,7 @@ def test_sharp_jump_is_covered_and_checks_pass():
     assert result.ci_low < truth["effect"] < result.ci_high
     checks = {c.name: c.status for c in rdd.checks(frame, spec, result)}
     assert set(checks.values()) == {"pass"}, checks
-    picture = rd_plot(frame["score"], frame["gpa"], truth["cutoff"], xlabel="score")
-    assert picture.startswith(b"\x89PNG")
+    assert rdd.picture(frame, spec, result).startswith(b"\x89PNG")
 
 
 def test_treatment_below_the_cutoff_keeps_the_effect_sign():

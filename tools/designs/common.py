@@ -4,6 +4,7 @@ a portable module's source, the scale an effect is read on, and check verdicts."
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
@@ -12,6 +13,15 @@ import pandas as pd
 
 from causal_assistant.tools.designs.base import CheckStatus, DesignCheck
 from causal_assistant.tools.export.scriptgen import library_code
+
+# words that name a time column (year, month, rel_year, SurveyWave, ...)
+TIME_WORDS = {"year", "yr", "period", "time", "date", "quarter", "qtr", "month", "week"}
+TIME_WORDS |= {"wave", "round", "day", "t", "semester", "season"}
+
+
+def words(name: str) -> list[str]:
+    """The lower-case words of a column name, split at underscores, case and digits."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
 
 
 def portable_snippet(module: ModuleType, call: str) -> str:

@@ -30,12 +30,17 @@ from causal_assistant.tools.designs import (
 )
 from causal_assistant.tools.designs import did_portable as portable
 from causal_assistant.tools.designs.base import Strength
-from causal_assistant.tools.designs.common import judged_check, portable_snippet, scale_of
+from causal_assistant.tools.designs.common import (
+    TIME_WORDS,
+    judged_check,
+    portable_snippet,
+    scale_of,
+    words,
+)
 from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.export.design_plots import event_study_plot
 from causal_assistant.tools.results import WarningCode
 
-_TIME_WORDS = {"year", "yr", "period", "time", "date", "quarter", "qtr", "month", "week"}
-_TIME_WORDS |= {"wave", "round", "day", "t", "semester", "season"}
 _CONTEXT_WORDS = re.compile(
     r"panel|difference[- ]in[- ]difference|diff[- ]in[- ]diff|\bdid\b|staggered|roll-?out|"
     r"adopt|before and after|event stud",
@@ -213,6 +218,16 @@ class DifferenceInDifferences:
             _placebo_check(panel, estimate.value),
         ]
 
+    # ------------------------------------------------------------------ picture
+
+    def picture(self, frame: pd.DataFrame, spec: DesignSpec, estimate: DesignEstimate) -> bytes:
+        """The event study as PNG bytes (an extra beyond the protocol, for the report)."""
+        return event_study_plot(
+            estimate.details["event_study"],
+            outcome=spec.outcome,
+            title=f"Effect of {spec.treatment} by period since adoption",
+        )
+
     # ------------------------------------------------------------------ export
 
     def code(self, spec: DesignSpec) -> str:
@@ -281,7 +296,7 @@ def _time_candidates(
         name = column.name
         if name in exclude or name not in frame:
             continue
-        named = bool(_TIME_WORDS & set(_words(name)))
+        named = bool(TIME_WORDS & set(words(name)))
         if column.kind == "datetime":
             found.append((name, 2))
             continue
@@ -381,10 +396,6 @@ def _detect_reading(facts: dict[str, Any], unit: str, time: str, treatment: str)
     if facts["duplicate_rows"]:
         text += f" {facts['duplicate_rows']} rows repeat a unit-period pair."
     return text + " This is a panel: difference in differences compares changes, not levels."
-
-
-def _words(name: str) -> list[str]:
-    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
 
 
 # ---------------------------------------------------------------------- readings and checks

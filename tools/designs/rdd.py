@@ -31,8 +31,15 @@ from causal_assistant.tools.designs import (
 )
 from causal_assistant.tools.designs import rdd_portable as portable
 from causal_assistant.tools.designs.base import Strength
-from causal_assistant.tools.designs.common import judged_check, portable_snippet, scale_of
+from causal_assistant.tools.designs.common import (
+    TIME_WORDS,
+    judged_check,
+    portable_snippet,
+    scale_of,
+    words,
+)
 from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.export.design_plots import rd_plot
 from causal_assistant.tools.results import WarningCode
 
 _CONTEXT_WORDS = re.compile(
@@ -67,7 +74,10 @@ class RegressionDiscontinuity:
         context: str | None = None,
     ) -> DesignEvidence | None:
         """A sharp step of the treatment in one column, else the clearest jump in the
-        share treated (see ``_fuzzy_cutoff`` for the scanning rule)."""
+        share treated (see ``_fuzzy_cutoff`` for the scanning rule). Columns named like
+        time (year, period, rel_year) are not scanned: treatment switching on at a date is
+        a panel's adoption, for difference in differences; a discontinuity in time is
+        still available by naming the running column."""
         if treatment not in frame or frame[treatment].dropna().nunique() != 2:
             return None
         levels = sorted(pd.unique(frame[treatment].dropna()))
@@ -80,10 +90,13 @@ class RegressionDiscontinuity:
             and c.name in frame
             and c.kind in ("continuous", "count")
             and c.n_unique >= _MIN_DISTINCT
+            and not TIME_WORDS & set(words(c.name))
         ]
         fuzzy: list[tuple[float, str, dict[str, Any]]] = []
         for name in candidates:
-            keep = frame[name].notna() & frame[treatment].notna()
+            keep = (
+                np.isfinite(pd.to_numeric(frame[name], errors="coerce")) & frame[treatment].notna()
+            )
             x, d = frame.loc[keep, name].astype(float), treated[keep].astype(int)
             sharp = _sharp_cutoff(x, d)
             if sharp is not None:
@@ -244,6 +257,19 @@ class RegressionDiscontinuity:
             _covariate_check(frame, data, spec, cutoff),
             _bandwidth_check(data, cutoff, design, estimate),
         ]
+
+    # ------------------------------------------------------------------ picture
+
+    def picture(self, frame: pd.DataFrame, spec: DesignSpec, estimate: DesignEstimate) -> bytes:
+        """The RD plot as PNG bytes (an extra beyond the protocol, for the report)."""
+        data, _ = _rd_frame(frame, spec)
+        return rd_plot(
+            data["x"],
+            data["y"],
+            float(estimate.details["cutoff"]),
+            xlabel=str(spec.columns.running),
+            ylabel=spec.outcome,
+        )
 
     # ------------------------------------------------------------------ export
 
