@@ -13,7 +13,6 @@ from causal_assistant.tools.data.intake import profile_table
 from causal_assistant.tools.designs import REGISTRY, DesignColumns, DesignSpec
 from causal_assistant.tools.designs import did_portable as portable
 from causal_assistant.tools.errors import InputError
-from causal_assistant.tools.export.design_plots import event_study_plot
 from tests.design_data import panel_single, panel_staggered
 
 did = REGISTRY["did"]
@@ -46,7 +45,7 @@ def test_single_adoption_date_twfe_covers_the_effect_and_code_reproduces_it():
     checks = {c.name: c for c in did.checks(frame, spec, result)}
     assert checks["pre_trends"].status == "pass"
     assert checks["placebo_period"].status == "pass"
-    assert event_study_plot(result.details["event_study"]).startswith(b"\x89PNG")
+    assert did.picture(frame, spec, result).startswith(b"\x89PNG")
 
 
 def test_staggered_adoption_is_unbiased_where_twfe_is_not():
@@ -153,3 +152,20 @@ def test_no_never_treated_units_uses_the_last_cohort_as_comparison():
     )
     effect = np.where(cohort == 3, 3.0, 2.0) + 0.5 * (truth["quarter"] - cohort)
     assert result.ci_low < effect.mean() < result.ci_high
+
+
+def test_text_dates_and_a_covariate():
+    frame, truth = panel_single(seed=6)
+    rng = np.random.default_rng(6)
+    frame["rainfall"] = rng.normal(0, 1, len(frame)) + 0.1 * (frame["year"] - 2010)
+    frame["y"] += 1.5 * frame["rainfall"]
+    frame["month"] = "Jun " + frame.pop("year").astype(str)
+    spec = _spec(frame, "policy", "y")
+    assert spec.columns.time == "month"
+    spec.columns.covariates = ["rainfall"]
+    result = did.estimate(frame, spec)
+    assert result.details["cohorts"] == ["2015-06-01"]
+    assert result.ci_low < truth["att"] < result.ci_high
+    namespace = {"df": frame}
+    exec(result.code, namespace)  # noqa: S102
+    assert namespace["numbers"]["value"] == pytest.approx(result.value, abs=1e-6)

@@ -122,6 +122,16 @@ def outcome_scale(values: pd.Series, outcome: str) -> str:
     return f"units of {outcome}"
 
 
+# words that name a time column (year, month, rel_year, SurveyWave, ...)
+TIME_WORDS = {"year", "yr", "period", "time", "date", "quarter", "qtr", "month", "week"}
+TIME_WORDS |= {"wave", "round", "day", "t", "semester", "season"}
+
+
+def words(name: str) -> list[str]:
+    """The lower-case words of a column name, split at underscores, case and digits."""
+    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
+
+
 def portable_snippet(module: ModuleType, call: str) -> str:
     """Self-contained code: the portable module's imports and function sources, then
     ``call`` (which reads the table from a variable ``df`` and sets ``numbers``)."""

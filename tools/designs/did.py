@@ -30,12 +30,17 @@ from causal_assistant.tools.designs import (
 )
 from causal_assistant.tools.designs import did_portable as portable
 from causal_assistant.tools.designs.base import Strength
-from causal_assistant.tools.designs.common import judged_check, outcome_scale, portable_snippet
+from causal_assistant.tools.designs.common import (
+    TIME_WORDS,
+    judged_check,
+    outcome_scale,
+    portable_snippet,
+    words,
+)
 from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.export.design_plots import event_study_plot
 from causal_assistant.tools.results import WarningCode
 
-_TIME_WORDS = {"year", "yr", "period", "time", "date", "quarter", "qtr", "month", "week"}
-_TIME_WORDS |= {"wave", "round", "day", "t", "semester", "season"}
 _CONTEXT_WORDS = re.compile(
     r"panel|difference[- ]in[- ]difference|diff[- ]in[- ]diff|\bdid\b|staggered|roll-?out|"
     r"adopt|before and after|event stud",
@@ -213,6 +218,16 @@ class DifferenceInDifferences:
             _placebo_check(panel, estimate.value),
         ]
 
+    # ------------------------------------------------------------------ picture
+
+    def picture(self, frame: pd.DataFrame, spec: DesignSpec, estimate: DesignEstimate) -> bytes:
+        """The event study as PNG bytes (an extra beyond the protocol, for the report)."""
+        return event_study_plot(
+            estimate.details["event_study"],
+            outcome=spec.outcome,
+            title=f"Effect of {spec.treatment} by period since adoption",
+        )
+
     # ------------------------------------------------------------------ export
 
     def code(self, spec: DesignSpec) -> str:
@@ -281,7 +296,7 @@ def _time_candidates(
         name = column.name
         if name in exclude or name not in frame:
             continue
-        named = bool(_TIME_WORDS & set(_words(name)))
+        named = bool(TIME_WORDS & set(words(name)))
         if column.kind == "datetime":
             found.append((name, 2))
             continue
@@ -316,6 +331,7 @@ def _switching(frame: pd.DataFrame, unit: str, time: str, treatment: str) -> dic
     """Facts about how the treatment moves within units over time, or None when the pair
     is no panel (rows repeat the pair) or the treatment never switches on."""
     data = frame[[unit, time, treatment]].dropna()
+    data[time] = portable.ordered_time(data[time])
     duplicated = int(data.duplicated([unit, time]).sum())
     if duplicated > _MAX_DUPLICATE_SHARE * len(data):
         return None
@@ -380,10 +396,6 @@ def _detect_reading(facts: dict[str, Any], unit: str, time: str, treatment: str)
     if facts["duplicate_rows"]:
         text += f" {facts['duplicate_rows']} rows repeat a unit-period pair."
     return text + " This is a panel: difference in differences compares changes, not levels."
-
-
-def _words(name: str) -> list[str]:
-    return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
 
 
 # ---------------------------------------------------------------------- readings and checks

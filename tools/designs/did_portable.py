@@ -11,6 +11,16 @@ import pandas as pd
 import pyfixest as pf
 
 
+def ordered_time(values):
+    """Time values that sort in time order: numbers and dates as they are, text that
+    reads as dates ('Mar 2020') parsed, other text (such as '2020Q1') left to sort as
+    text."""
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
+    return parsed if parsed.notna().all() else values.astype(str)
+
+
 def panel_frame(df, treatment, outcome, unit, time, covariates=(), cluster=None):
     """The panel in the shape the estimators need, and what was done to get it there.
 
@@ -40,13 +50,15 @@ def panel_frame(df, treatment, outcome, unit, time, covariates=(), cluster=None)
     for column in [outcome, *covariates]:
         if not pd.api.types.is_numeric_dtype(data[column]):
             raise ValueError(f"Column '{column}' is not numeric; encode it as numbers first.")
-    periods = np.sort(pd.unique(data[time]))
+    times = ordered_time(data[time])
+    periods = pd.Series(np.sort(pd.unique(times)))
+    labels = periods.dt.strftime("%Y-%m-%d") if periods.dtype.kind == "M" else periods.astype(str)
     panel = pd.DataFrame(
         {
             "y": data[outcome].astype(float),
             "d": (data[treatment] == levels[1]).astype(int),
             "unit": data[unit].astype(str),
-            "period": np.searchsorted(periods, data[time]),
+            "period": np.searchsorted(periods, times),
             "cluster": data[cluster].astype(str),
         },
         index=data.index,
@@ -77,14 +89,14 @@ def panel_frame(df, treatment, outcome, unit, time, covariates=(), cluster=None)
         last = panel["cohort"].max()
         panel = panel[panel["period"] < last].copy()
         panel.loc[panel["cohort"] == last, "cohort"] = np.nan
-        info["last_cohort_as_comparison"] = str(periods[int(last)])
+        info["last_cohort_as_comparison"] = labels[int(last)]
         if panel["cohort"].notna().sum() == 0:
             raise ValueError(
                 f"Every unit of '{unit}' adopts '{treatment}' in the same period, so no "
                 "unit is left untreated to compare with."
             )
     panel["rel"] = (panel["period"] - panel["cohort"]).fillna(-1).astype(int)
-    info["cohorts"] = [str(periods[int(c)]) for c in sorted(panel["cohort"].dropna().unique())]
+    info["cohorts"] = [labels[int(c)] for c in sorted(panel["cohort"].dropna().unique())]
     info["n_units"] = int(panel["unit"].nunique())
     info["n_periods"] = int(panel["period"].nunique())
     return panel, info
@@ -139,19 +151,20 @@ def event_study(panel):
     are zero, which parallel trends predicts."""
     fit = did_fit(panel, event_study=True)
     tidy = fit.tidy()
-    rel = tidy.index.str.extract(r"::(-?\d+)", expand=False).astype(float)
+    rel = pd.Series(tidy.index.str.extract(r"^rel::(-?\d+)", expand=False), dtype=float)
+    events = rel.notna().to_numpy()  # covariates' coefficients are not events
     table = pd.DataFrame(
         {
-            "rel": rel.astype(int),
-            "estimate": tidy["Estimate"].to_numpy(),
-            "ci_low": tidy["2.5%"].to_numpy(),
-            "ci_high": tidy["97.5%"].to_numpy(),
+            "rel": rel[events].astype(int).to_numpy(),
+            "estimate": tidy["Estimate"].to_numpy()[events],
+            "ci_low": tidy["2.5%"].to_numpy()[events],
+            "ci_high": tidy["97.5%"].to_numpy()[events],
         }
     )
-    leads = (table["rel"] < -1).to_numpy()
+    leads = events & (rel < -1).to_numpy()
     test = {"statistic": None, "p_value": None, "n_leads": int(leads.sum())}
     if leads.any():
-        wald = fit.wald_test(R=np.eye(len(table))[leads], distribution="chi2")
+        wald = fit.wald_test(R=np.eye(len(tidy))[leads], distribution="chi2")
         test.update(statistic=float(wald["statistic"]), p_value=float(wald["pvalue"]))
     return table.sort_values("rel").reset_index(drop=True), test
 
@@ -168,4 +181,4 @@ def placebo_panel(panel, shift):
     return before
 
 
-PORTABLE_FUNCTIONS = (panel_frame, did_fit, did_effect, event_study, placebo_panel)
+PORTABLE_FUNCTIONS = (ordered_time, panel_frame, did_fit, did_effect, event_study, placebo_panel)

@@ -31,8 +31,15 @@ from causal_assistant.tools.designs import (
 )
 from causal_assistant.tools.designs import rdd_portable as portable
 from causal_assistant.tools.designs.base import Strength
-from causal_assistant.tools.designs.common import judged_check, outcome_scale, portable_snippet
+from causal_assistant.tools.designs.common import (
+    TIME_WORDS,
+    judged_check,
+    outcome_scale,
+    portable_snippet,
+    words,
+)
 from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.export.design_plots import rd_plot
 from causal_assistant.tools.results import WarningCode
 
 _CONTEXT_WORDS = re.compile(
@@ -47,6 +54,7 @@ _FUZZY_MIN_JUMP = 0.2  # smallest jump in the share treated read as a discontinu
 _FUZZY_MIN_T = 5.0  # its t-statistic, high because many candidate cutoffs are scanned
 _NEAR_BEST = 0.8  # candidates within this share of the largest jump compete on roundness
 _MATERIAL_SHARE = 0.25
+_SHARP = {"kind": "sharp", "side": 1}  # a jump in the outcome itself (placebos, covariates)
 _MIN_PLACEBO_SIDE = 40  # rows on one side needed to fit a placebo discontinuity within it
 _MATERIAL_SD = 0.2  # a covariate jump this many standard deviations matters
 _WEAK_FIRST_STAGE_T = math.sqrt(10)  # first-stage F below 10
@@ -66,7 +74,10 @@ class RegressionDiscontinuity:
         context: str | None = None,
     ) -> DesignEvidence | None:
         """A sharp step of the treatment in one column, else the clearest jump in the
-        share treated (see ``_fuzzy_cutoff`` for the scanning rule)."""
+        share treated (see ``_fuzzy_cutoff`` for the scanning rule). Columns named like
+        time (year, period, rel_year) are not scanned: treatment switching on at a date is
+        a panel's adoption, for difference in differences; a discontinuity in time is
+        still available by naming the running column."""
         if treatment not in frame or frame[treatment].dropna().nunique() != 2:
             return None
         levels = sorted(pd.unique(frame[treatment].dropna()))
@@ -79,10 +90,13 @@ class RegressionDiscontinuity:
             and c.name in frame
             and c.kind in ("continuous", "count")
             and c.n_unique >= _MIN_DISTINCT
+            and not TIME_WORDS & set(words(c.name))
         ]
         fuzzy: list[tuple[float, str, dict[str, Any]]] = []
         for name in candidates:
-            keep = frame[name].notna() & frame[treatment].notna()
+            keep = (
+                np.isfinite(pd.to_numeric(frame[name], errors="coerce")) & frame[treatment].notna()
+            )
             x, d = frame.loc[keep, name].astype(float), treated[keep].astype(int)
             sharp = _sharp_cutoff(x, d)
             if sharp is not None:
@@ -193,7 +207,7 @@ class RegressionDiscontinuity:
     def estimate(self, frame: pd.DataFrame, spec: DesignSpec) -> DesignEstimate:
         data, design = _rd_frame(frame, spec)
         cutoff = float(spec.columns.cutoff)  # type: ignore[arg-type]  (checked in _rd_frame)
-        numbers = portable.rd_effect(data, cutoff, design)
+        numbers = _effect(data, cutoff, design)
         result = DesignEstimate(
             method=f"rdrobust local linear ({design['kind']} RD)",
             estimand=_estimand(design),
@@ -238,11 +252,24 @@ class RegressionDiscontinuity:
         data, design = _rd_frame(frame, spec)
         cutoff = float(spec.columns.cutoff)  # type: ignore[arg-type]
         return [
-            _density_check(data, cutoff, spec.columns.running or "the running variable"),
+            _density_check(frame[spec.columns.running], cutoff),
             _placebo_cutoffs_check(data, cutoff, estimate),
             _covariate_check(frame, data, spec, cutoff),
             _bandwidth_check(data, cutoff, design, estimate),
         ]
+
+    # ------------------------------------------------------------------ picture
+
+    def picture(self, frame: pd.DataFrame, spec: DesignSpec, estimate: DesignEstimate) -> bytes:
+        """The RD plot as PNG bytes (an extra beyond the protocol, for the report)."""
+        data, _ = _rd_frame(frame, spec)
+        return rd_plot(
+            data["x"],
+            data["y"],
+            float(estimate.details["cutoff"]),
+            xlabel=str(spec.columns.running),
+            ylabel=spec.outcome,
+        )
 
     # ------------------------------------------------------------------ export
 
@@ -289,6 +316,29 @@ def _estimand(design: dict[str, Any]) -> str:
     if design["kind"] == "sharp":
         return "effect at the cutoff"
     return "LATE at the cutoff for compliers"
+
+
+def _effect(
+    data: pd.DataFrame, cutoff: float, design: dict[str, Any], h: float | None = None
+) -> dict[str, Any]:
+    """``rd_effect``, with rdrobust's refusals (too few distinct values near the cutoff,
+    a singular fit) turned into a one-line reason."""
+    try:
+        return portable.rd_effect(data, cutoff, design, h)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"rdrobust cannot fit the discontinuity at {cutoff:g}: {reason}") from None
+
+
+def _effects(runs: list[tuple[dict[str, Any], dict]]) -> tuple[list[dict[str, Any]], int]:
+    """Fit each (label, arguments-for-_effect) pair; the fits, and how many could not be fitted."""
+    fitted, failed = [], 0
+    for label, arguments in runs:
+        try:
+            fitted.append({**label, **_effect(**arguments)})
+        except InputError:
+            failed += 1
+    return fitted, failed
 
 
 # ---------------------------------------------------------------------- detection helpers
@@ -338,7 +388,7 @@ def _sharp_cutoff(x: pd.Series, d: pd.Series) -> dict[str, Any] | None:
 
 def _local_jump(x: np.ndarray, d: np.ndarray, cutoff: float, k: int) -> tuple[float, float, float]:
     """Jump in the share treated at ``cutoff`` from straight lines fitted to the ``k``
-    nearest rows on each side (so a smooth slope is not mistaken for a jump), its
+    nearest points on each side (so a smooth slope is not mistaken for a jump), its
     standard error, and the fitted share just below."""
     ends, variances = [], []
     for side in (x < cutoff, x >= cutoff):
@@ -359,10 +409,14 @@ def _fuzzy_cutoff(x: np.ndarray, d: np.ndarray) -> dict[str, Any] | None:
     """Scan candidate cutoffs between the 10th and 90th percentile (every 2.5 percentiles
     plus the round numbers there) for the jump in the share treated. A discontinuity is
     declared when the largest jump is at least 0.2 with t >= 5; among candidates within
-    80% of that jump the roundest number is the cutoff (cutoffs are set by people)."""
-    n = len(x)
-    k = max(30, n // 10)
-    if n < 4 * k or np.unique(x).size < _MIN_DISTINCT:
+    80% of that jump the roundest number is the cutoff (cutoffs are set by people).
+    Lines are fitted to the share treated at each distinct value (the nearest tenth of
+    them, at least 15, per side), so rows that share a value (a unit's repeated rows, a
+    heaped score) count once and do not inflate the t-statistic."""
+    values, inverse = np.unique(x, return_inverse=True)
+    shares = np.bincount(inverse, weights=d) / np.bincount(inverse)
+    k = max(15, len(values) // 10)
+    if len(values) < max(4 * k, _MIN_DISTINCT):
         return None
     low, high = np.quantile(x, [0.1, 0.9])
     step = 10.0 ** math.floor(math.log10(max(high - low, 1e-12) / 4))
@@ -370,9 +424,9 @@ def _fuzzy_cutoff(x: np.ndarray, d: np.ndarray) -> dict[str, Any] | None:
     grid |= set((np.arange(math.ceil(low / step), math.floor(high / step) + 1) * step).tolist())
     scanned = []
     for cutoff in sorted(grid):
-        if min((x < cutoff).sum(), (x >= cutoff).sum()) < k:
+        if min((values < cutoff).sum(), (values >= cutoff).sum()) < k:
             continue
-        jump, se, below = _local_jump(x, d, cutoff, k)
+        jump, se, below = _local_jump(values, shares, cutoff, k)
         scanned.append((cutoff, jump, jump / se, below))
     if not scanned:
         return None
@@ -429,8 +483,8 @@ def _estimate_reading(
     )
 
 
-def _density_check(data: pd.DataFrame, cutoff: float, running: str) -> DesignCheck:
-    test = portable.density_test(data, cutoff)
+def _density_check(running: pd.Series, cutoff: float) -> DesignCheck:
+    test = portable.density_test(running, cutoff)
     return judged_check(
         "manipulation_test",
         test["p_value"],
@@ -441,7 +495,7 @@ def _density_check(data: pd.DataFrame, cutoff: float, running: str) -> DesignChe
             "fail": "units pile up on one side, so those just above and below may differ",
         },
         f"Worrying would be more units just on one side of {cutoff:g} than the density of "
-        f"'{running}' elsewhere suggests. The density test (rddensity) gives "
+        f"'{running.name}' elsewhere suggests. The density test (rddensity) gives "
         f"T = {test['statistic']:.3g}, p = {test['p_value']:.3g}",
         statistic=test["statistic"],
     )
@@ -452,14 +506,20 @@ def _placebo_cutoffs_check(
 ) -> DesignCheck:
     """At the median of each side, within that side only, nothing should jump."""
     jump = abs(estimate.value * estimate.details.get("first_stage", 1.0))
-    runs = []
-    for side in (data[data["x"] < cutoff], data[data["x"] >= cutoff]):
-        if len(side) < _MIN_PLACEBO_SIDE:
-            continue
-        fake = float(side["x"].median())
-        runs.append(
-            {"cutoff": fake, **portable.rd_effect(side, fake, {"kind": "sharp", "side": 1})}
-        )
+    sides = [
+        side
+        for side in (data[data["x"] < cutoff], data[data["x"] >= cutoff])
+        if len(side) >= _MIN_PLACEBO_SIDE
+    ]
+    runs, _ = _effects(
+        [
+            (
+                {"cutoff": float(side["x"].median())},
+                {"data": side, "cutoff": float(side["x"].median()), "design": _SHARP},
+            )
+            for side in sides
+        ]
+    )
     if not runs:
         return DesignCheck(
             name="placebo_cutoffs",
@@ -499,12 +559,23 @@ def _covariate_check(
             reading="No pre-treatment covariates were named, so whether units just either "
             "side of the cutoff are alike was not checked.",
         )
-    runs = []
+    jobs = []
     for name in covariates:
         values = pd.to_numeric(frame.loc[data.index, name], errors="coerce")
         side = data.assign(y=values).dropna(subset=["y"])
-        numbers = portable.rd_effect(side, cutoff, {"kind": "sharp", "side": 1})
-        runs.append({"covariate": name, "sd": float(values.std()), **numbers})
+        jobs.append(
+            (
+                {"covariate": name, "sd": float(values.std())},
+                {"data": side, "cutoff": cutoff, "design": _SHARP},
+            )
+        )
+    runs, _ = _effects(jobs)
+    if not runs:
+        return DesignCheck(
+            name="covariate_continuity",
+            status="warn",
+            reading="None of the named covariates could be fitted either side of the cutoff.",
+        )
     worst = min(runs, key=lambda r: r["p_value"])
     described = "; ".join(
         f"'{r['covariate']}' {r['value']:+.3g} (p = {r['p_value']:.3g})" for r in runs
@@ -531,10 +602,19 @@ def _bandwidth_check(
     data: pd.DataFrame, cutoff: float, design: dict[str, Any], estimate: DesignEstimate
 ) -> DesignCheck:
     h = estimate.details["h"]
-    runs = [
-        {"h": width, **portable.rd_effect(data, cutoff, design, h=width)}
-        for width in (h / 2, 2 * h)
-    ]
+    runs, failed = _effects(
+        [
+            ({"h": width}, {"data": data, "cutoff": cutoff, "design": design, "h": width})
+            for width in (h / 2, 2 * h)
+        ]
+    )
+    if failed:
+        return DesignCheck(
+            name="bandwidth_sensitivity",
+            status="warn",
+            reading=f"Halving or doubling the bandwidth ({h:.3g}) left too few distinct values "
+            "near the cutoff to refit, so sensitivity to the bandwidth was not checked.",
+        )
     inside = all(estimate.ci_low <= r["value"] <= estimate.ci_high for r in runs)
     flipped = any(
         np.sign(r["value"]) != np.sign(estimate.value) and not r["ci_low"] <= 0 <= r["ci_high"]

@@ -91,10 +91,12 @@ def rd_effect(frame, cutoff, design, h=None):
     return numbers
 
 
-def density_test(frame, cutoff):
-    """rddensity's manipulation test: is the density of the running variable
-    continuous at the cutoff (jackknife standard errors, its default)?"""
-    fit = rddensity(frame["x"].to_numpy(), c=cutoff, bino_flag=False)
+def density_test(running, cutoff):
+    """rddensity's manipulation test: is the density of the running variable (every
+    observed value, with or without an outcome) continuous at the cutoff (jackknife
+    standard errors, its default)?"""
+    values = pd.to_numeric(pd.Series(running), errors="coerce").dropna().to_numpy(dtype=float)
+    fit = rddensity(values, c=cutoff, bino_flag=False)
     return {"statistic": float(fit.test["t_jk"]), "p_value": float(fit.test["p_jk"])}
 
 

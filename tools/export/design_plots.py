@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from causal_assistant.tools.export.plots import CONTROL_COLOUR, TREATED_COLOUR, _png
 
@@ -33,6 +34,7 @@ def event_study_plot(
     ax.scatter(rel, est, c=colours, zorder=3, s=22)
     ax.axhline(0, color="#555555", linewidth=0.8)
     ax.axvline(-0.5, color="#555555", linewidth=0.8, linestyle="--")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("periods since adoption (reference: -1)")
     ax.set_ylabel(f"effect on {outcome} (95% interval)")
     ax.set_title(title or "Event study")

@@ -15,7 +15,6 @@ import copy
 import joblib
 import networkx as nx
 import numpy as np
-import statsmodels.api as sm
 from scipy import special, stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
