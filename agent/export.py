@@ -100,6 +100,29 @@ def _number(value: object) -> str:
     return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _design_lines(design: dict | None) -> list[str]:
+    """The study design: which, why, what it assumes, and its diagnostics."""
+    if not design:
+        return []
+    lines = ["", f"## Study design: {design['kind']}", "", design["why"]]
+    if design["columns"]:
+        lines += ["", "Columns: " + ", ".join(f"{k} = {v}" for k, v in design["columns"].items())]
+    if design["diagnostics"]:
+        lines += [
+            "",
+            "Diagnostics: "
+            + ", ".join(
+                f"{k.replace('_', ' ')} {_number(v)}" for k, v in design["diagnostics"].items()
+            ),
+        ]
+    if design["assumptions"]:
+        lines += ["", "| assumption | testable | reading |", "|---|---|---|"]
+        lines += [
+            f"| {a['name']} | {a['testable']} | {a['reading']} |" for a in design["assumptions"]
+        ]
+    return lines
+
+
 def render_report(state: AnalysisState, result: dict) -> str:
     """The report a colleague can read: answer first, then every assumption behind it."""
     estimate = result["estimate"]
@@ -111,15 +134,16 @@ def render_report(state: AnalysisState, result: dict) -> str:
         "",
         state["estimation"]["reading"],
         "",
-        "| estimator | target | estimate | 95% low | 95% high |",
+        "| estimator | estimand | estimate | 95% low | 95% high |",
         "|---|---|---|---|---|",
     ]
     for row in [estimate, *result["alternatives"]]:
         lines.append(
-            f"| {row['label'] or row['method']} | {row['target'].upper()} | "
+            f"| {row['label'] or row['method']} | {row['estimand']} | "
             f"{_number(row['value'])} | {_number(row['ci_low'])} | "
             f"{_number(row['ci_high'])} |"
         )
+    lines += _design_lines(result.get("design"))
     lines += [
         "",
         "## Causal graph",

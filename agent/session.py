@@ -104,9 +104,13 @@ class Session:
         context: str | None = None,
         seed: int = 0,
         auto_approve: bool = False,
+        design_request: dict | None = None,
         on_event: EventHandler | None = None,
     ) -> dict:
-        """Run a new analysis from intake until it finishes or needs the user."""
+        """Run a new analysis from intake until it finishes or needs the user.
+
+        ``design_request`` is the user's study design: ``{"kind": "auto" or a design kind,
+        "columns": {"instruments": [...], "unit": ..., ...}}`` (DesignColumns fields)."""
         inputs = {
             "data_path": str(data_path),
             "question": question,
@@ -118,6 +122,7 @@ class Session:
             "context": context,
             "seed": seed,
             "auto_approve": auto_approve,
+            "design_request": design_request,
             "entry": "intake",
             "error": None,
             "choices": None,
@@ -127,6 +132,7 @@ class Session:
                     "dataset",
                     "graph",
                     "roles",
+                    "study_design",
                     "modeling",
                     "critique",
                     "identification",

@@ -38,6 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--context", help="text file describing the data (a codebook or a paragraph)"
     )
+    analyze.add_argument(
+        "--design",
+        choices=["auto", "backdoor", "rct", "iv", "frontdoor", "did", "rdd"],
+        default="auto",
+        help="study design (default: detect it from the data, the context and the graph)",
+    )
+    analyze.add_argument(
+        "--instrument", action="append", default=[], help="instrument column (repeatable)"
+    )
+    analyze.add_argument("--unit", help="unit column of a panel")
+    analyze.add_argument("--time", help="time column of a panel")
+    analyze.add_argument("--running", help="running variable of a discontinuity")
+    analyze.add_argument("--cutoff", type=float, help="cutoff of the running variable")
+    analyze.add_argument("--cluster", help="column to cluster standard errors by")
     analyze.add_argument("--out", default="causal-output", help="output folder")
     analyze.add_argument("--seed", type=int, default=0)
     analyze.add_argument(
@@ -74,6 +88,7 @@ def analyze(args: argparse.Namespace) -> int:
         context=read_context(Path(args.context)) if args.context else None,
         seed=args.seed,
         auto_approve=True,
+        design_request=_design_request(args),
     )
     written = _export(session, Path(args.out))
     if state.get("error"):
@@ -81,12 +96,28 @@ def analyze(args: argparse.Namespace) -> int:
         raise InputError(state["error"] + (f" (or pass {flags})" if flags else ""))
     estimate = session.result()["estimate"]
     print(
-        f"{estimate['target'].upper()} of {state['treatment']} on {state['outcome']}: "
+        f"{estimate['estimand']} of {state['treatment']} on {state['outcome']}: "
         f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
         f"{estimate['ci_high']:.6g}) by {estimate['method']}"
     )
     print(f"Wrote {', '.join(sorted(written))} to {Path(args.out).resolve()}")
     return 0
+
+
+def _design_request(args: argparse.Namespace) -> dict:
+    """The design flags as the agent's ``design_request`` (unset flags left out)."""
+    columns = {
+        "instruments": args.instrument,
+        "unit": args.unit,
+        "time": args.time,
+        "running": args.running,
+        "cutoff": args.cutoff,
+        "cluster": args.cluster,
+    }
+    return {
+        "kind": args.design,
+        "columns": {k: v for k, v in columns.items() if v not in (None, [])},
+    }
 
 
 def _export(session, out: Path) -> dict[str, Path]:

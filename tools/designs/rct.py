@@ -47,7 +47,8 @@ RANDOMISED = (
     r"|\blotter(?:y|ies)\b|\bexperiment(?:al)?\b|\bRCT\b|\bA/B test"
 )
 DETECT_BALANCE_P = 0.10  # balance alone suggests randomisation only above this joint p
-DETECT_MAX_DIFFERENCE = 0.1  # ... and with every standardised difference below this
+DETECT_MAX_DIFFERENCE = 0.1  # ... and every standardised difference below this, or below
+CHANCE_DIFFERENCES = 3.0  # this many of its sampling standard errors in a small sample
 CHECK_MAX_DIFFERENCE = 0.1  # the usual threshold for a meaningful imbalance
 MIN_ROWS = 40
 # A covariate this far apart between randomised arms, this surely, was moved by the treatment.
@@ -92,7 +93,10 @@ class RCTDesign:
         treated, _ = treated_indicator(data[treatment])
         differences, statistic, p_value = balance_table(data, treated, covariates)
         largest = float(differences.abs().max())
-        if p_value <= DETECT_BALANCE_P or largest >= DETECT_MAX_DIFFERENCE:
+        # chance alone moves a standardised difference by about sqrt(1/n1 + 1/n0)
+        noise = np.sqrt(1 / treated.sum() + 1 / (len(treated) - treated.sum()))
+        allowed = max(DETECT_MAX_DIFFERENCE, CHANCE_DIFFERENCES * noise)
+        if p_value <= DETECT_BALANCE_P or largest >= allowed:
             return None
         return DesignEvidence(
             kind=self.kind,
@@ -101,7 +105,7 @@ class RCTDesign:
             reading=(
                 f"{treatment} is unrelated to all {len(covariates)} covariates (joint test "
                 f"p = {p_value:.2f} > {DETECT_BALANCE_P}; largest standardised difference "
-                f"{largest:.2f} < {DETECT_MAX_DIFFERENCE}), as randomisation would make it"
+                f"{largest:.2f} < {allowed:.2f}), as randomisation would make it"
             ),
             facts={"joint_p": p_value, "max_std_difference": largest},
         )
