@@ -142,6 +142,7 @@ def did_effect(panel):
         "ci_high": float(row["97.5%"]),
         "p_value": float(row["Pr(>|t|)"]),
         "method": "twfe" if panel["cohort"].nunique() == 1 else "did2s",
+        "ci_method": "cluster-robust (CRV1)",
     }
 
 

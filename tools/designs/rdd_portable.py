@@ -84,6 +84,7 @@ def rd_effect(frame, cutoff, design, h=None):
         "h": float(fit.bws.loc["h", "left"]),
         "b": float(fit.bws.loc["b", "left"]),
         "n_effective": [int(n) for n in fit.N_h],
+        "ci_method": "robust bias-corrected (rdrobust)",
     }
     if design["kind"] == "fuzzy":
         numbers["first_stage"] = float(fit.tau_T.loc["Conventional"].iloc[0])
