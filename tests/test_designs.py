@@ -270,3 +270,9 @@ def test_backdoor_wrapper_gives_todays_numbers():
     assert wrapped.value == today.estimate.value
     assert (wrapped.ci_low, wrapped.ci_high) == (today.estimate.ci_low, today.estimate.ci_high)
     assert "estimate_with_ci" in wrapped.code and "def estimate_with_ci" in wrapped.code
+
+
+def test_context_names_an_instrument():
+    said = chosen(instrumented(n=800), context="The offer letter serves as an instrument: offer.")
+    assert (said.kind, said.source) == (DesignKind.IV, "context")
+    assert said.columns.instruments == ["offer"]
