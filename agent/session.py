@@ -130,6 +130,7 @@ class Session:
                     "identification",
                     "estimation",
                     "refutation",
+                    "bounds",
                     "decision",
                     "stage",
                 )
