@@ -10,7 +10,12 @@ the chat, beside the sensitivity analysis the refutation stage already ran.
 from causal_assistant.agent.context import AgentContext
 from causal_assistant.agent.state import AnalysisState
 from causal_assistant.tools.errors import InputError
-from causal_assistant.tools.identify.bounds import LABELS, BoundsResult, bound_effect
+from causal_assistant.tools.identify.bounds import (
+    LABELS,
+    BoundsResult,
+    bound_effect,
+    format_effect,
+)
 
 
 def compute_bounds(context: AgentContext, state: AnalysisState) -> BoundsResult:
@@ -57,12 +62,13 @@ def hidden_confounder_answer(context: AgentContext, state: AnalysisState) -> str
     bounds = state.get("bounds")
     if not bounds:
         bounds = compute_bounds(context, state).model_dump(mode="json")
+    binary = bounds["range_source"] == "binary"
     lines = [bounds["reading"], ""]
     for bound in bounds["bounds"]:
         span = (
             "contradicted by the data"
             if bound["low"] is None
-            else f"{bound['low']:.4g} to {bound['high']:.4g}"
+            else f"{format_effect(bound['low'], binary)} to {format_effect(bound['high'], binary)}"
         )
         lines.append(f"- **{LABELS[bound['kind']]}** ({span}): {bound['sign']}")
         if bound["kind"] != "no_assumption":
