@@ -64,6 +64,7 @@ class AnalysisState(TypedDict, total=False):
     identification: dict
     estimation: dict
     refutation: dict
+    bounds: dict | None  # BoundsResult when the effect is not point-identified
     stage_warnings: Annotated[dict[str, list[dict]], merge_dicts]
     timings_s: Annotated[dict[str, float], merge_dicts]
     stage_code: Annotated[dict[str, str], merge_dicts]

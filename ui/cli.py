@@ -94,12 +94,22 @@ def analyze(args: argparse.Namespace) -> int:
     if state.get("error"):
         flags = " ".join(f"--{role} COLUMN" for role in state.get("choices") or {})
         raise InputError(state["error"] + (f" (or pass {flags})" if flags else ""))
-    estimate = session.result()["estimate"]
-    print(
-        f"{estimate['estimand']} of {state['treatment']} on {state['outcome']}: "
-        f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
-        f"{estimate['ci_high']:.6g}) by {estimate['method']}"
-    )
+    result = session.result()
+    estimate = result["estimate"]
+    if estimate is None:  # not point-identified: a range is the answer
+        print(
+            f"Not point-identified; bounds on the effect of {state['treatment']} on "
+            f"{state['outcome']}:"
+        )
+        for bound in result["bounds"]:
+            span = "empty" if bound["low"] is None else f"{bound['low']:.6g} to {bound['high']:.6g}"
+            print(f"  {bound['kind']}: {span}. {bound['sign']}")
+    else:
+        print(
+            f"{estimate['estimand']} of {state['treatment']} on {state['outcome']}: "
+            f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
+            f"{estimate['ci_high']:.6g}) by {estimate['method']}"
+        )
     print(f"Wrote {', '.join(sorted(written))} to {Path(args.out).resolve()}")
     return 0
 
