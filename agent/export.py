@@ -85,6 +85,9 @@ def _write_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[s
     written["analysis.ipynb"] = _write(
         out_dir / "analysis.ipynb", nbformat.writes(render_notebook(plan))
     )
+    picture = (state.get("estimation") or {}).get("picture")
+    if picture and Path(picture).is_file():
+        written["design.png"] = _write(out_dir / "design.png", Path(picture).read_bytes())
     written["report.md"] = _write(out_dir / "report.md", render_report(state, result))
     return written
 
@@ -203,6 +206,8 @@ def render_report(state: AnalysisState, result: dict) -> str:
         lines += [f"Question: *{result['question']}*", ""]
     lines += _answer(state, result) if estimate else _bounds_answer(state)
     lines += _design_lines(result.get("design"))
+    if (state.get("estimation") or {}).get("picture"):
+        lines += ["", "![the design's own picture](design.png)"]
     lines += [
         "",
         "## Causal graph",

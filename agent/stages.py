@@ -6,6 +6,7 @@ stage replaces, rather than duplicates, what it said before.
 """
 
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -318,6 +319,10 @@ class Stages:
             estimate = design.estimate(self.ctx.frame(state), design_spec(state))
             estimate.code = estimate.code or design.code(design_spec(state))
             alternatives = estimate.details.get("alternatives", [])
+            picture = self._design_picture(state, design, estimate)
+            message = say(estimate.reading)
+            if picture:
+                message[0]["images"] = [picture]
             return {
                 "estimation": {
                     "estimate": estimate_entry(estimate, target),
@@ -325,8 +330,9 @@ class Stages:
                     "n_rows": estimate.n_rows,
                     "reading": estimate.reading,
                     "design_estimate": estimate.model_dump(mode="json"),
+                    "picture": picture,
                 },
-                "messages": say(estimate.reading),
+                "messages": message,
                 **recorded("estimation", estimate, started),
             }
         data, ident = self.ctx.identified(state)
@@ -366,6 +372,23 @@ class Stages:
             "messages": say(result.reading),
             **recorded("refutation", result, started),
         }
+
+    def _design_picture(self, state: AnalysisState, design, estimate: DesignEstimate) -> str | None:
+        """The design's own picture (event study, RD plot), saved beside the stored data so
+        the chat shows it with the estimate and the export copies it; None for designs
+        without one or when it cannot be drawn (a picture must not cost the estimate)."""
+        draw = getattr(design, "picture", None)
+        if draw is None:
+            return None
+        try:
+            png = draw(self.ctx.frame(state), design_spec(state), estimate)
+        except (ValueError, RuntimeError, InputError):
+            return None
+        folder = self.ctx.settings.data_dir / "pictures"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{state['dataset']['hash'][:16]}-{design.kind}-{uuid.uuid4().hex[:8]}.png"
+        path.write_bytes(png)
+        return str(path)
 
     def _design_checks(self, state: AnalysisState, design, started: float) -> dict:
         """The design's own refutations (balance, first-stage strength, pre-trends, ...)."""

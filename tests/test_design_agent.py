@@ -12,7 +12,15 @@ import pytest
 from causal_assistant.agent.config import Settings
 from causal_assistant.agent.session import Session
 from causal_assistant.ui.cli import main
-from tests.design_data import LATE, RCT_EFFECT, confounded, instrumented, randomised
+from tests.design_data import (
+    LATE,
+    RCT_EFFECT,
+    confounded,
+    instrumented,
+    panel_single,
+    randomised,
+    sharp_rd,
+)
 from tests.test_designs import IV_GRAPH
 
 
@@ -120,3 +128,35 @@ def test_chat_says_randomised_trial(data_dir):
     assert session.result()["design"]["kind"] == "rct"
     state = session.send("design backdoor")
     assert session.result()["design"]["kind"] == "backdoor"
+
+
+@pytest.mark.parametrize(
+    ("make", "columns", "kind", "picture_words"),
+    [
+        (lambda: panel_single(3), ("policy", "y"), "did", b"PNG"),
+        (lambda: sharp_rd(3), ("award", "gpa"), "rdd", b"PNG"),
+    ],
+    ids=["did", "rdd"],
+)
+def test_cli_detects_panel_and_cutoff_shows_their_picture_and_reproduces(
+    tmp_path, make, columns, kind, picture_words
+):
+    """A panel and a cutoff are found from the data alone; the estimate covers the truth,
+    the design's own picture is in the report and the downloads, and the script reproduces."""
+    frame, truth = make()
+    data = tmp_path / f"{kind}.csv"
+    frame.to_csv(data, index=False)
+    out = tmp_path / "out"
+    treatment, outcome = columns
+    code = main(
+        ["analyze", str(data), "--treatment", treatment, "--outcome", outcome, "--out", str(out)]
+    )
+    assert code == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["design"]["kind"] == kind
+    estimate = result["estimate"]
+    true_effect = next(iter(truth.values()))
+    assert estimate["ci_low"] <= true_effect <= estimate["ci_high"]
+    assert picture_words in (out / "design.png").read_bytes()[:8]
+    assert "![the design's own picture](design.png)" in (out / "report.md").read_text()
+    assert reproduced(out, data) == pytest.approx(estimate["value"], abs=1e-6)

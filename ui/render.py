@@ -51,7 +51,14 @@ UPLOAD_MIME_TYPES: tuple[str, ...] = (
     "application/parquet",
     "application/octet-stream",
 )
-EXPORT_FILES: tuple[str, ...] = ("analysis.py", "analysis.ipynb", "report.md")
+EXPORT_FILES: tuple[str, ...] = (
+    "analysis.py",
+    "analysis.ipynb",
+    "report.md",
+    "graph.png",
+    "design.png",
+    "bounds.png",
+)
 MAX_TABLE_ROWS = 40
 # Words, not emoji: the status must read the same in a terminal, a report and a browser
 # without an emoji font.
