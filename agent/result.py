@@ -10,7 +10,52 @@ from causal_assistant.agent.state import STAGES, AnalysisState
 def _estimate(entry: dict) -> dict:
     return {
         key: entry.get(key)
-        for key in ("method", "label", "target", "value", "ci_low", "ci_high", "ci_method")
+        for key in (
+            "method",
+            "label",
+            "target",
+            "value",
+            "ci_low",
+            "ci_high",
+            "ci_method",
+            "se",
+            "se_type",
+        )
+    }
+
+
+def _primary(estimation: dict) -> dict:
+    """The primary estimate with what it estimates and the scale it reads on."""
+    scale = estimation.get("scale") or {}
+    return {
+        **_estimate(estimation["estimate"]),
+        "estimand": estimation.get("estimand"),
+        "scale": scale.get("unit")
+        or f"units of the outcome per {scale.get('treatment_unit', 'one unit')}",
+        "risk_ratio": scale.get("risk_ratio"),
+        "odds_ratio": scale.get("odds_ratio"),
+        "percent": scale.get("percent"),
+        "cluster": estimation.get("cluster"),
+    }
+
+
+def _by_group(estimation: dict) -> dict | None:
+    found = estimation.get("by_group")
+    if not found:
+        return None
+    return {
+        "by": found["by"],
+        "groups": [
+            {
+                "group": g["group"],
+                "value": g["value"],
+                "ci_low": g["ci_low"],
+                "ci_high": g["ci_high"],
+            }
+            for g in found["groups"]
+        ],
+        "difference_p": found["difference_p"],
+        "se_type": found["se_type"],
     }
 
 
@@ -55,8 +100,10 @@ def build_result(state: AnalysisState) -> dict:
             "frontdoor": ident.get("frontdoor", []),
             "reading": ident.get("reading"),
         },
-        "estimate": _estimate(estimation["estimate"]) if estimation else None,
+        "estimate": _primary(estimation) if estimation else None,
+        "naive": _estimate(estimation["naive"]) if estimation.get("naive") else None,
         "alternatives": [_estimate(a) for a in estimation.get("alternatives", [])],
+        "by_group": _by_group(estimation),
         "refutations": [
             {k: r.get(k) for k in ("name", "status", "new_effect", "p_value", "rule", "reading")}
             for r in refutation.get("refutations", [])

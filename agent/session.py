@@ -103,6 +103,7 @@ class Session:
         seed: int = 0,
         auto_approve: bool = False,
         on_event: EventHandler | None = None,
+        by: str | None = None,
     ) -> dict:
         """Run a new analysis from intake until it finishes or needs the user."""
         inputs = {
@@ -116,6 +117,7 @@ class Session:
             "context": context,
             "seed": seed,
             "auto_approve": auto_approve,
+            "by": by,
             "entry": "intake",
             "error": None,
             "choices": None,

@@ -26,6 +26,7 @@ from causal_assistant.tools.data.intake import (
 from causal_assistant.tools.data.modeldata import check_outcome, treatment_kind
 from causal_assistant.tools.errors import ChoiceNeeded, InputError
 from causal_assistant.tools.estimate.estimation import EstimationResult, estimate_effect
+from causal_assistant.tools.estimate.subgroups import effects_by_group
 from causal_assistant.tools.model.critique import critique_graph
 from causal_assistant.tools.model.graphs import CausalGraph, parse_graph, validate_graph
 from causal_assistant.tools.model.instruments import InstrumentResult, suggest_instruments
@@ -169,7 +170,7 @@ class Stages:
         return {
             "graph": graph.model_dump(mode="json"),
             "roles": roles,
-            "modeling": {"reading": result.reading},
+            "modeling": {"reading": result.reading, "cluster": getattr(result, "cluster", None)},
             "messages": say(result.reading),
             **recorded("modeling", result, started),
         }
@@ -251,6 +252,11 @@ class Stages:
             method=state.get("method"),
             seed=state.get("seed", 0),
         )
+        if state.get("by"):
+            result.by_group = effects_by_group(
+                self.ctx.frame(state), data, ident.adjustment_set, state["by"]
+            )
+            result.reading += " " + result.by_group.reading
         return {
             "estimation": result.model_dump(mode="json"),
             "messages": say(result.reading),

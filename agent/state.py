@@ -54,6 +54,8 @@ class AnalysisState(TypedDict, total=False):
     dataset: dict
     graph: dict
     roles: list[dict]
+    by: str | None  # --by: the effect within each group of this column
+    cluster: str | None  # --cluster: the column standard errors cluster by
     adjustment: list[str] | None
     design: str | None
     modeling: dict

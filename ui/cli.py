@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--method", help="estimator, e.g. matching or backdoor.propensity_score_weighting"
     )
+    analyze.add_argument("--by", help="also give the effect within each group of this column")
     analyze.add_argument("--graph", help="causal graph file (.dot/.gml/edge list)")
     analyze.add_argument(
         "--context", help="text file describing the data (a codebook or a paragraph)"
@@ -73,6 +74,7 @@ def analyze(args: argparse.Namespace) -> int:
         context=read_context(Path(args.context)) if args.context else None,
         seed=args.seed,
         auto_approve=True,
+        by=args.by,
     )
     written = _export(session, Path(args.out))
     if state.get("error"):
