@@ -39,6 +39,7 @@ class AgentContext:
                 state["treatment"],
                 state["outcome"],
                 state.get("treated_level"),
+                cluster_of(state),
             ),
         )
 
@@ -73,3 +74,8 @@ class AgentContext:
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         return self._cache[key]
+
+
+def cluster_of(state: AnalysisState) -> str | None:
+    """The column standard errors cluster by: the user's, else the modeller's choice."""
+    return state.get("cluster") or (state.get("modeling") or {}).get("cluster")

@@ -49,6 +49,41 @@ def _design(state: AnalysisState) -> dict | None:
     }
 
 
+def _primary(estimation: dict, kind: str | None) -> dict:
+    """The primary estimate with what it estimates and the scale it reads on (a design
+    states its scale on the estimate; the graph path reads it off the outcome)."""
+    found = _estimate(estimation["estimate"], kind)
+    scale = estimation.get("scale") or {}
+    found["estimand"] = estimation.get("estimand") or found["estimand"]
+    if scale:
+        found["scale"] = scale.get("unit") or (
+            f"units of the outcome per {scale.get('treatment_unit', 'one unit')}"
+        )
+    found.update({key: scale.get(key) for key in ("risk_ratio", "odds_ratio", "percent")})
+    found["cluster"] = estimation.get("cluster")
+    return found
+
+
+def _by_group(estimation: dict) -> dict | None:
+    found = estimation.get("by_group")
+    if not found:
+        return None
+    return {
+        "by": found["by"],
+        "groups": [
+            {
+                "group": g["group"],
+                "value": g["value"],
+                "ci_low": g["ci_low"],
+                "ci_high": g["ci_high"],
+            }
+            for g in found["groups"]
+        ],
+        "difference_p": found["difference_p"],
+        "se_type": found["se_type"],
+    }
+
+
 def collect_warnings(state: AnalysisState) -> list[dict]:
     """Warnings of every stage in stage order, each message once."""
     seen, warnings = set(), []
@@ -91,12 +126,12 @@ def build_result(state: AnalysisState) -> dict:
             "reading": ident.get("reading"),
         },
         "design": _design(state),
-        "estimate": _estimate(estimation["estimate"], ident.get("estimand"))
-        if estimation
-        else None,
+        "estimate": _primary(estimation, ident.get("estimand")) if estimation else None,
+        "naive": _estimate(estimation["naive"]) if estimation.get("naive") else None,
         "alternatives": [
             _estimate(a, ident.get("estimand")) for a in estimation.get("alternatives", [])
         ],
+        "by_group": _by_group(estimation),
         "refutations": [
             {k: r.get(k) for k in ("name", "status", "new_effect", "p_value", "rule", "reading")}
             for r in refutation.get("refutations", [])

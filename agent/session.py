@@ -106,6 +106,7 @@ class Session:
         auto_approve: bool = False,
         design_request: dict | None = None,
         on_event: EventHandler | None = None,
+        by: str | None = None,
     ) -> dict:
         """Run a new analysis from intake until it finishes or needs the user.
 
@@ -123,6 +124,7 @@ class Session:
             "seed": seed,
             "auto_approve": auto_approve,
             "design_request": design_request,
+            "by": by,
             "entry": "intake",
             "error": None,
             "choices": None,

@@ -37,6 +37,7 @@ from causal_assistant.tools.designs import DesignColumns, DesignEstimate
 from causal_assistant.tools.designs.choice import GRAPH_DESIGNS, choose_design, detect_designs
 from causal_assistant.tools.errors import ChoiceNeeded, InputError
 from causal_assistant.tools.estimate.estimation import EstimationResult, estimate_effect
+from causal_assistant.tools.estimate.subgroups import effects_by_group
 from causal_assistant.tools.model.critique import critique_graph
 from causal_assistant.tools.model.graphs import CausalGraph, parse_graph, validate_graph
 from causal_assistant.tools.model.instruments import InstrumentResult, suggest_instruments
@@ -211,7 +212,7 @@ class Stages:
         return {
             "graph": graph.model_dump(mode="json"),
             "roles": roles,
-            "modeling": {"reading": result.reading},
+            "modeling": {"reading": result.reading, "cluster": getattr(result, "cluster", None)},
             "messages": say(result.reading),
             **recorded("modeling", result, started),
         }
@@ -343,6 +344,11 @@ class Stages:
             method=state.get("method"),
             seed=state.get("seed", 0),
         )
+        if state.get("by"):
+            result.by_group = effects_by_group(
+                self.ctx.frame(state), data, ident.adjustment_set, state["by"]
+            )
+            result.reading += " " + result.by_group.reading
         return {
             "estimation": result.model_dump(mode="json"),
             "messages": say(result.reading),

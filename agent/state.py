@@ -56,6 +56,8 @@ class AnalysisState(TypedDict, total=False):
     dataset: dict
     graph: dict
     roles: list[dict]
+    by: str | None  # --by: the effect within each group of this column
+    cluster: str | None  # --cluster: the column standard errors cluster by
     adjustment: list[str] | None
     design: str | None  # the DoWhy estimand preferred on the graph path (from --method)
     study_design: dict | None  # the design stage's choice (DesignChoice) plus assumptions

@@ -24,6 +24,9 @@ WARNING_CODES = {
     "unidentifiable",
     "refutation_failed",
     "llm_fallback",
+    "estimators_disagree",
+    "treatment_defining_column",
+    "outcome_copy",
 }
 
 
@@ -49,6 +52,8 @@ def analysed(tmp_path_factory, training_csv) -> tuple[Path, subprocess.Completed
             str(out),
             "--seed",
             "3",
+            "--by",
+            "region",
         ],
         capture_output=True,
         text=True,
@@ -79,6 +84,14 @@ def test_analyze_writes_the_contract(analysed, true_effect) -> None:
     assert estimate["ci_low"] <= true_effect <= estimate["ci_high"]
     assert estimate["value"] == pytest.approx(true_effect, rel=0.1)
     assert result["alternatives"], "alternatives for triangulation are missing"
+    assert all(a["ci_low"] < a["value"] < a["ci_high"] for a in result["alternatives"])
+    assert (estimate["se_type"], estimate["estimand"]) == ("HC1", "ATE") and estimate["se"] > 0
+    assert result["naive"]["ci_low"] < result["naive"]["ci_high"]
+    by_group = result["by_group"]
+    # the simulated effect is the same in every region, so the test of difference is calm
+    assert by_group["by"] == "region" and by_group["difference_p"] > 0.001
+    assert {g["group"] for g in by_group["groups"]} == {"north", "south", "east", "west"}
+    assert all(g["ci_low"] < g["value"] < g["ci_high"] for g in by_group["groups"])
     names = {r["name"] for r in result["refutations"]}
     assert {"placebo_treatment", "random_common_cause"} <= names
     assert all(r["status"] in ("pass", "warn", "fail") for r in result["refutations"])

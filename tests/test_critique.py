@@ -75,14 +75,19 @@ def test_adjusting_for_a_mediator_and_a_collider_is_flagged(data) -> None:
 
 def test_the_data_flag_a_post_treatment_column_the_graph_calls_a_confounder(data) -> None:
     """The user's graph says mood causes treatment; a known cause of the treatment is tied
-    to mood only through the treatment, so the data disagree."""
+    to mood only through the treatment, so the data disagree. The graph still adjusts for
+    mood, so the finding is a conflict to settle (never "post-treatment adjustment" about a
+    variable the analysis goes on adjusting for), and nothing calls mood "not adjusted"."""
     df, profile = data
     wrong = [e for e in TRUE_EDGES if e != (T, "mood")] + [("mood", T)]
     result = critique_graph(df, profile, CausalGraph.from_edges(wrong), T, Y)
     assert "mood" in result.adjustment_set
-    flagged = [f for f in result.findings if f.code == WarningCode.POST_TREATMENT_ADJUSTMENT]
-    assert [f.variables for f in flagged] == [["mood"]]
-    assert "held fixed" in flagged[0].statistic
+    assert WarningCode.POST_TREATMENT_ADJUSTMENT not in codes(result)
+    flagged = [f for f in result.findings if "mood" in f.variables]
+    assert {f.code for f in flagged} == {WarningCode.GRAPH_DATA_CONFLICT}
+    downstream = [f for f in flagged if "held fixed" in f.statistic]
+    assert len(downstream) == 1 and "mark it post-treatment" in downstream[0].message
+    assert not any("not adjusted" in w.message and "mood" in w.message for w in result.warnings)
 
 
 def test_an_omitted_confounder_is_named(data) -> None:

@@ -3,8 +3,9 @@
 The tools call these functions to produce every number the user sees, and the exporter
 embeds their source (via ``inspect``) into the script the user downloads, so the script
 recomputes the numbers with the very same code. Hence the rules for this module: it imports
-only numpy, pandas, networkx, joblib and dowhy; every function is self-contained (no helper
-from elsewhere in the package, no module-level state); and ``PORTABLE_FUNCTIONS`` lists
+only numpy, pandas, networkx, joblib and dowhy (and DoWhy's own dependencies scipy and
+statsmodels); every function is self-contained (no helper from elsewhere in the package,
+no module-level state); and ``PORTABLE_FUNCTIONS`` lists
 them in dependency order for the exporter.
 """
 
@@ -41,18 +42,24 @@ def safe_names(columns):
     return mapping
 
 
-def prepare_frame(df, treatment, outcome, covariates, treated_level=None):
+def prepare_frame(
+    df, treatment, outcome, covariates, treated_level=None, categorical=(), cluster=None
+):
     """Return the model frame, a map from each original column to its model columns, and
     the number of rows dropped for missing values.
 
     Rows missing any used value (or holding an infinite number) are dropped; a binary
     treatment becomes a boolean (treated means equal to ``treated_level``, or the larger of
-    its two values); a categorical covariate becomes one indicator per level but the first
-    (named uniquely among all model columns); datetimes become days since the epoch.
-    Names are made formula-safe because DoWhy builds formulas from them.
+    its two values); a categorical covariate, or a numeric one named in ``categorical``
+    (integer codes such as marital status 1-6), becomes one indicator per level but the
+    first (named uniquely among all model columns); datetimes become days since the epoch.
+    Names are made formula-safe because DoWhy builds formulas from them. A ``cluster``
+    column's group codes go to the column ``_cluster`` (no model column starts with '_'),
+    outside the column map, so they reach the standard errors but never the model.
     """
     used = list(dict.fromkeys([treatment, outcome, *covariates]))
-    data = df[used].replace([np.inf, -np.inf], np.nan).dropna()
+    kept = used + ([cluster] if cluster is not None and cluster not in used else [])
+    data = df[kept].replace([np.inf, -np.inf], np.nan).dropna()
     n_dropped = len(df) - len(data)
     names = safe_names(used)
     taken = set(names.values())
@@ -63,7 +70,9 @@ def prepare_frame(df, treatment, outcome, covariates, treated_level=None):
             level = treated_level if treated_level is not None else sorted(values.unique())[1]
             frame[name] = values == level
             column_map[column] = [name]
-        elif pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        elif column not in categorical and (
+            pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values)
+        ):
             frame[name] = values.astype(float)
             column_map[column] = [name]
         elif pd.api.types.is_datetime64_any_dtype(values):
@@ -84,6 +93,8 @@ def prepare_frame(df, treatment, outcome, covariates, treated_level=None):
                 taken.add(dummy)
                 frame[dummy] = (values.astype(str) == level).astype(float)
                 column_map[column].append(dummy)
+    if cluster is not None:
+        frame["_cluster"] = pd.factorize(data[cluster].astype(str), sort=True)[0]
     return frame.reset_index(drop=True), column_map, n_dropped
 
 
@@ -141,9 +152,30 @@ def identify(frame, graph, treatment, outcome, adjustment=None):
     return estimand
 
 
-def fit_effect(
-    frame, graph, treatment, outcome, estimand, method, target, params, with_interval=False
-):
+def regression_interactions(frame, treatment, outcome, covariates, target, cluster=None):
+    """Regression with treatment-by-covariate interactions (g-computation): the effect for
+    the units the target names (ATE: everyone, ATT: the treated, ATC: the untreated) is the
+    treatment's coefficient when the covariates are centred at that group's means, with
+    HC1 or clustered errors from ``robust_ols``."""
+    data = frame[[treatment, outcome, *covariates]].astype(float)
+    chosen = {"att": data[treatment] == 1, "atc": data[treatment] == 0}.get(
+        target, np.ones(len(data), dtype=bool)
+    )
+    columns = []
+    for covariate in covariates:
+        centred = data[covariate] - data.loc[chosen, covariate].mean()
+        data[covariate] = centred
+        name = f"{treatment}_x_{covariate}"
+        data[name] = data[treatment] * centred
+        columns.append(name)
+    if cluster is not None:
+        data["_cluster"] = frame[cluster].to_numpy()
+    return robust_ols(
+        data, treatment, outcome, [*covariates, *columns], None if cluster is None else "_cluster"
+    )
+
+
+def fit_effect(frame, graph, treatment, outcome, estimand, method, target, params):
     """One DoWhy estimate, fitted from scratch on a clean copy of the graph's columns: the
     effect of switching a binary treatment from False to True, or of one unit more of a
     continuous one.
@@ -156,6 +188,12 @@ def fit_effect(
     from dowhy import CausalModel
 
     quiet_dowhy()
+    if method == "backdoor.regression_interactions":
+        from types import SimpleNamespace
+
+        covariates = sorted(estimand.get_backdoor_variables() or [])
+        numbers = regression_interactions(frame, treatment, outcome, covariates, target)
+        return SimpleNamespace(value=numbers["value"])
     clean = frame[[column for column in frame.columns if column in graph]].copy()
     model = CausalModel(data=clean, treatment=treatment, outcome=outcome, graph=graph)
     is_binary = clean[treatment].dtype == bool
@@ -169,8 +207,36 @@ def fit_effect(
         # DoWhy would otherwise take every outcome-only cause as an effect modifier and
         # estimate conditional effects for each, which is slow and not what was asked.
         effect_modifiers=[],
-        confidence_intervals=with_interval,
     )
+
+
+def robust_ols(frame, treatment, outcome, covariates, cluster=None):
+    """Least squares of the outcome on the treatment and ``covariates`` with standard
+    errors that do not assume equal variances: HC1 (White's, with the n/(n-k) correction
+    Stata uses), or clustered by the ``cluster`` column's groups (CR1) with t(G-1)
+    quantiles, because rows in one village or school share shocks."""
+    import statsmodels.api as sm
+    from scipy import stats
+
+    x = sm.add_constant(frame[[treatment, *covariates]].astype(float), has_constant="add")
+    model = sm.OLS(frame[outcome].astype(float), x)
+    if cluster is None:
+        fit = model.fit(cov_type="HC1")
+        dof, se_type = len(frame) - x.shape[1], "HC1"
+    else:
+        groups = np.asarray(frame[cluster])
+        fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+        dof = len(np.unique(groups)) - 1
+        se_type = f"clustered ({len(np.unique(groups))} groups)"
+    value, se = float(fit.params[treatment]), float(fit.bse[treatment])
+    q = float(stats.t.ppf(0.975, max(dof, 1)))
+    return {
+        "value": value,
+        "se": se,
+        "ci_low": value - q * se,
+        "ci_high": value + q * se,
+        "se_type": se_type,
+    }
 
 
 def estimate_with_ci(
@@ -185,21 +251,41 @@ def estimate_with_ci(
     seed=0,
     n_bootstrap=100,
     n_jobs=1,
+    cluster=None,
 ):
-    """The estimate with a 95% interval: the regression's own for linear regression, a
-    seeded percentile bootstrap otherwise (resamples drawn up front so the interval is the
-    same however many workers run)."""
+    """The estimate with a 95% interval: HC1 or cluster-robust for linear regression, a
+    seeded percentile bootstrap otherwise, resampling whole clusters when there are any
+    (resamples drawn up front so the interval is the same however many workers run)."""
     np.random.seed(seed)
-    is_ols = method == "backdoor.linear_regression"
-    estimate = fit_effect(
-        frame, graph, treatment, outcome, estimand, method, target, params, with_interval=is_ols
-    )
+    estimate = fit_effect(frame, graph, treatment, outcome, estimand, method, target, params)
     value = float(estimate.value)
-    if is_ols:
-        low, high = np.asarray(estimate.get_confidence_intervals(), dtype=float).ravel()[:2]
-        return {"value": value, "ci_low": float(low), "ci_high": float(high), "ci_method": "ols"}
+    if method in ("backdoor.linear_regression", "backdoor.regression_interactions"):
+        covariates = sorted(estimand.get_backdoor_variables() or [])
+        if method == "backdoor.linear_regression":
+            numbers = robust_ols(frame, treatment, outcome, covariates, cluster)
+        else:
+            numbers = regression_interactions(
+                frame, treatment, outcome, covariates, target, cluster
+            )
+        half = (numbers["ci_high"] - numbers["ci_low"]) / 2
+        return {
+            "value": value,
+            "ci_low": value - half,
+            "ci_high": value + half,
+            "ci_method": f"regression, {numbers['se_type']} standard errors",
+            "se": numbers["se"],
+            "se_type": numbers["se_type"],
+        }
     rng = np.random.default_rng(seed)
-    samples = [rng.integers(0, len(frame), len(frame)) for _ in range(n_bootstrap)]
+    if cluster is None:
+        samples = [rng.integers(0, len(frame), len(frame)) for _ in range(n_bootstrap)]
+    else:
+        groups = pd.Series(np.arange(len(frame))).groupby(np.asarray(frame[cluster]))
+        members = [rows.to_numpy() for _, rows in groups]
+        samples = [
+            np.concatenate([members[g] for g in rng.integers(0, len(members), len(members))])
+            for _ in range(n_bootstrap)
+        ]
 
     def one(rows):
         sample = frame.iloc[rows].reset_index(drop=True)
@@ -215,11 +301,14 @@ def estimate_with_ci(
     draws = np.asarray(joblib.Parallel(n_jobs=n_jobs)(joblib.delayed(one)(s) for s in samples))
     draws = draws[np.isfinite(draws)]
     low, high = np.percentile(draws, [2.5, 97.5]) if len(draws) else (np.nan, np.nan)
+    unit = "cluster " if cluster is not None else ""
     return {
         "value": value,
         "ci_low": float(low),
         "ci_high": float(high),
-        "ci_method": f"bootstrap ({len(draws)} resamples)",
+        "ci_method": f"{unit}bootstrap ({len(draws)} resamples)",
+        "se": float(np.std(draws, ddof=1)) if len(draws) > 1 else None,
+        "se_type": f"{unit}bootstrap",
     }
 
 
@@ -230,6 +319,8 @@ PORTABLE_FUNCTIONS = (
     model_graph,
     quiet_dowhy,
     identify,
+    robust_ols,
+    regression_interactions,
     fit_effect,
     estimate_with_ci,
 )

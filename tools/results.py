@@ -27,6 +27,8 @@ class WarningCode(StrEnum):
     LARGE_DATA_SAMPLED = "large_data_sampled"
     DESIGN_DETECTED = "design_detected"
     TREATMENT_DEFINING_COLUMN = "treatment_defining_column"
+    OUTCOME_COPY = "outcome_copy"
+    ESTIMATORS_DISAGREE = "estimators_disagree"
 
 
 class AnalysisWarning(BaseModel):
@@ -42,4 +44,6 @@ class ToolResult(BaseModel):
     code: str = ""
 
     def warn(self, code: WarningCode, message: str) -> None:
-        self.warnings.append(AnalysisWarning(code=code, message=message))
+        """Add a warning; the same caveat twice is said once."""
+        if not any(w.code == code and w.message == message for w in self.warnings):
+            self.warnings.append(AnalysisWarning(code=code, message=message))

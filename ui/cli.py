@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--method", help="estimator, e.g. matching or backdoor.propensity_score_weighting"
     )
+    analyze.add_argument("--by", help="also give the effect within each group of this column")
     analyze.add_argument("--graph", help="causal graph file (.dot/.gml/edge list)")
     analyze.add_argument(
         "--context", help="text file describing the data (a codebook or a paragraph)"
@@ -92,6 +93,7 @@ def analyze(args: argparse.Namespace) -> int:
         seed=args.seed,
         auto_approve=True,
         design_request=_design_request(args),
+        by=args.by,
     )
     # the wall time outside the stages, as entries of its own beside them in result.json
     stages = sum((state.get("timings_s") or {}).values())

@@ -62,7 +62,35 @@ _FEW_LEVELS_SHARE = 0.05
 _ID_NAME_UNIQUE_SHARE = 0.95
 _DATE_SHARE = 0.9
 _CHECK_SAMPLE = 1000
-_ID_TOKENS = {"id", "uuid", "guid"}
+_ID_TOKENS = {"id", "uuid", "guid", "pid", "hhid", "idcode", "ident"}
+# Units that rows are grouped in: an integer code for one of these is a label, not a number.
+_GROUP_TOKENS = {
+    "state", "village", "school", "district", "county", "household", "hh", "firm",
+    "company", "cluster", "community", "municipality", "province", "country", "city",
+    "clinic", "hospital", "site", "center", "centre", "classroom", "team", "family",
+    "neighborhood", "neighbourhood", "zip", "tract", "commune", "person", "individual",
+    "worker", "student", "patient", "subject",
+}  # fmt: skip
+# Integer codes under these names label categories (1 = married, 2 = divorced, ...).
+_CODE_TOKENS = {
+    "marital", "marst", "status", "race", "ethnic", "ethnicity", "religion", "relig",
+    "occupation", "occ", "industry", "ind", "sector", "type", "code", "cat", "category",
+    "group", "party", "region", "language", "method", "mode", "reason", "source", "major",
+    "nationality", "origin", "class", "kind", "brand",
+}  # fmt: skip
+# Integers under these names are amounts or counts, whatever their range.
+_COUNT_TOKENS = {
+    "n", "num", "number", "count", "cnt", "age", "year", "years", "yrs", "educ", "edu",
+    "schooling", "grade", "size", "kids", "kid", "child", "children", "rooms", "days",
+    "hours", "hrs", "weeks", "months", "times", "visits", "score", "rating", "rank",
+    "level", "wave", "period", "dose", "amount", "qty", "quantity", "members", "persons",
+    "people", "siblings", "sibs", "floors", "cigs", "drinks", "exper", "experience",
+    "time", "round", "month", "day", "week", "quarter", "total",
+}  # fmt: skip
+_MAX_CODE_LEVELS = 20
+_MAX_BARE_CODE = 9
+_MIN_GROUPS = 10
+_GROUP_REPEAT_SHARE = 0.5
 _DATE_RE = re.compile(
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
     r"|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?\s+\d"
@@ -92,6 +120,9 @@ class ColumnProfile(BaseModel):
     std: float | None = None
     min: float | None = None
     max: float | None = None
+    # an id or unit code whose values repeat (village, state, person in a panel): it groups
+    # rows, so it is the natural cluster for standard errors, never a numeric cause
+    grouping: bool = False
 
 
 class DatasetProfile(ToolResult):
@@ -522,6 +553,7 @@ def _profile_column(name: str, column: pd.Series) -> ColumnProfile:
         dtype=str(column.dtype),
         missing_share=float(column.isna().mean()),
         n_unique=n_unique,
+        grouping=groups_rows(name, kind, n_unique, len(present)),
     )
     if kind in ("binary", "categorical"):
         counts = present.value_counts().head(_MAX_LEVELS)
@@ -572,6 +604,9 @@ def _kind(name: str, present: pd.Series, n_rows: int, n_unique: int) -> ColumnKi
         dense = _dense_integers(present)
         if id_name or (unique_per_row and ptypes.is_integer_dtype(present) and dense):
             return "identifier"
+        coded = coded_kind(name, present, n_unique)
+        if coded:
+            return coded
         return "count" if present.min() >= 0 else "continuous"
     text = present.astype(str)
     if _dates(text):
@@ -583,9 +618,61 @@ def _kind(name: str, present: pd.Series, n_rows: int, n_unique: int) -> ColumnKi
     return "text" if free_text and not few else "categorical"
 
 
+def _name_tokens(name: str) -> set[str]:
+    return {t.lower() for t in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)}
+
+
 def _id_like_name(name: str) -> bool:
-    tokens = re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)
-    return any(token.lower() in _ID_TOKENS for token in tokens)
+    return bool(_name_tokens(name) & _ID_TOKENS)
+
+
+def coded_kind(name: str, present: pd.Series, n_unique: int) -> ColumnKind | None:
+    """The kind of an integer column whose numbers are labels, or None for a real number.
+
+    An id or unit code that repeats (person ids in a panel, village or state codes) is an
+    identifier when it has many values and a categorical with few; a code with few levels
+    (marital status 1-6, region 1-4) is categorical when its name says it is a code, or
+    when it runs from 1 to at most 9 under a name that is not a count ("children").
+    """
+    tokens = _name_tokens(name)
+    repeats = n_unique <= _GROUP_REPEAT_SHARE * len(present)
+    if tokens & _ID_TOKENS and repeats:
+        return "identifier" if n_unique > _FEW_LEVELS else "categorical"
+    if tokens & _COUNT_TOKENS:
+        return None
+    if tokens & _GROUP_TOKENS and repeats and n_unique >= _MIN_GROUPS:
+        return "identifier" if n_unique > _FEW_LEVELS else "categorical"
+    if n_unique > _MAX_CODE_LEVELS:
+        return None
+    if tokens & _CODE_TOKENS:
+        return "categorical"
+    low, high = float(present.min()), float(present.max())
+    if low >= 1 and high <= _MAX_BARE_CODE and n_unique >= 3:
+        return "categorical"
+    return None
+
+
+def groups_rows(name: str, kind: str, n_unique: int, n_rows: int) -> bool:
+    """An id or unit column whose values repeat enough to cluster standard errors by."""
+    tokens = _name_tokens(name)
+    if kind not in ("identifier", "categorical") or not tokens & (_ID_TOKENS | _GROUP_TOKENS):
+        return False
+    if tokens & _COUNT_TOKENS and not tokens & _ID_TOKENS:
+        return False
+    return _MIN_GROUPS <= n_unique <= _GROUP_REPEAT_SHARE * n_rows
+
+
+def categorical_codes(df: pd.DataFrame, names: Sequence[str]) -> list[str]:
+    """The numeric columns among ``names`` that intake types as categories (codes)."""
+    found = []
+    for name in names:
+        values = df[name].dropna()
+        if not ptypes.is_numeric_dtype(values) or ptypes.is_bool_dtype(values):
+            continue
+        n_unique = int(values.nunique())
+        if n_unique > 2 and _integral(values) and coded_kind(name, values, n_unique):
+            found.append(name)
+    return found
 
 
 def _integral(values: pd.Series) -> bool:

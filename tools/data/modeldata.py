@@ -11,7 +11,7 @@ import networkx as nx
 import pandas as pd
 
 from causal_assistant.tools import portable
-from causal_assistant.tools.data.intake import resolve_column
+from causal_assistant.tools.data.intake import categorical_codes, resolve_column
 from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.model.graphs import CausalGraph
 from causal_assistant.tools.results import ToolResult, WarningCode
@@ -35,6 +35,8 @@ class ModelData:
     result: ToolResult
     post_treatment: list[str]
     latent: dict[str, str]  # unobserved variable -> its node name in the model graph
+    cluster: str | None = None  # the user's grouping column standard errors cluster by
+    cluster_column: str | None = None  # its group codes in ``frame``
 
     def originals(self, model_columns: list[str]) -> list[str]:
         """The user's variable names behind some model columns, in first-seen order."""
@@ -128,9 +130,15 @@ def wide_categories(df: pd.DataFrame, names: list[str]) -> dict[str, int]:
 
 
 def build_model_data(
-    df: pd.DataFrame, graph: CausalGraph, treatment: str, outcome: str, treated_level: object = None
+    df: pd.DataFrame,
+    graph: CausalGraph,
+    treatment: str,
+    outcome: str,
+    treated_level: object = None,
+    cluster: str | None = None,
 ) -> ModelData:
-    """Prepare the model frame for the observed nodes of ``graph``."""
+    """Prepare the model frame for the observed nodes of ``graph``; ``cluster`` names the
+    column whose groups the standard errors are clustered by."""
     treatment = resolve_column(treatment, list(df.columns))
     outcome = resolve_column(outcome, list(df.columns))
     if treatment == outcome:
@@ -161,9 +169,12 @@ def build_model_data(
             )
     # an isolated node needs no adjustment: leave it out rather than build its indicators
     covariates = [n for n in covariates if n not in wide]
+    coded = categorical_codes(df, covariates)
+    if cluster is not None:
+        cluster = resolve_column(cluster, list(df.columns))
     try:
         frame, column_map, n_dropped = portable.prepare_frame(
-            df, treatment, outcome, covariates, treated_level
+            df, treatment, outcome, covariates, treated_level, coded, cluster
         )
     except ValueError as exc:
         raise InputError(f"Cannot prepare the data: {exc}.") from exc
@@ -178,7 +189,8 @@ def build_model_data(
         reading=_reading(len(frame), n_dropped, kind, treatment, treated_level),
         code=(
             f"frame, column_map, n_dropped = prepare_frame(\n    df, {treatment!r}, {outcome!r}, "
-            f"{covariates!r},\n    treated_level={treated_level!r})\n"
+            f"{covariates!r},\n    treated_level={treated_level!r}, categorical={coded!r}, "
+            f"cluster={cluster!r})\n"
             f"graph = model_graph({edges!r},\n    column_map, {list(graph.unobserved)!r})\n"
         ),
     )
@@ -208,6 +220,8 @@ def build_model_data(
         result=result,
         post_treatment=[c for n in graph.post_treatment for c in column_map.get(n, [])],
         latent=portable.latent_names(column_map, graph.unobserved),
+        cluster=cluster,
+        cluster_column="_cluster" if cluster is not None else None,
     )
 
 

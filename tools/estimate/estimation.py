@@ -19,10 +19,13 @@ from causal_assistant.tools.estimate.estimators import (
     spec_for,
 )
 from causal_assistant.tools.estimate.overlap import check_overlap
+from causal_assistant.tools.estimate.scale import EffectScale, describe_scale
+from causal_assistant.tools.estimate.subgroups import SubgroupResult
 from causal_assistant.tools.identify.identification import IdentificationResult
-from causal_assistant.tools.results import ToolResult, WarningCode
+from causal_assistant.tools.results import AnalysisWarning, ToolResult, WarningCode
 
 SMALL_SAMPLE_ROWS = 100
+ALTERNATIVE_BOOTSTRAP = 20
 
 
 class EffectEstimate(BaseModel):
@@ -33,16 +36,26 @@ class EffectEstimate(BaseModel):
     ci_low: float | None = None
     ci_high: float | None = None
     ci_method: str | None = None
+    se: float | None = None
+    se_type: str | None = None  # "HC1", "clustered (40 groups)", "bootstrap", ...
     params: dict = {}
+
+    def interval_known(self) -> bool:
+        return self.ci_low is not None and bool(np.isfinite([self.ci_low, self.ci_high]).all())
 
 
 class EstimationResult(ToolResult):
     estimate: EffectEstimate
     alternatives: list[EffectEstimate] = []
+    naive: EffectEstimate | None = None  # the unadjusted comparison, to show what adjusting did
     n_rows: int
     treatment_kind: str
     treated_level: str | int | float | bool | None = None
     extreme_propensity_share: float | None = None
+    estimand: str = "ATE"
+    cluster: str | None = None
+    scale: EffectScale | None = None
+    by_group: SubgroupResult | None = None
 
 
 def estimate_effect(
@@ -74,34 +87,33 @@ def estimate_effect(
             f"{ident.estimand} design and target {target.upper()}."
         )
     args = (data.frame, data.graph, data.model_treatment, data.model_outcome, ident.dowhy_estimand)
-    numbers = portable.estimate_with_ci(
-        *args,
-        primary.method,
-        target,
-        primary.params,
-        seed=seed,
-        n_bootstrap=n_bootstrap,
-        n_jobs=n_jobs,
-    )
-    estimate = EffectEstimate(
-        method=primary.method, label=primary.label, target=target, params=primary.params, **numbers
-    )
-    alternatives = [_alternative(args, spec, target) for spec in fitting if spec != primary]
+    estimate = _fit(args, primary, target, seed, n_bootstrap, n_jobs, data.cluster_column)
+    alternatives = [
+        _alternative(args, spec, target, seed, min(n_bootstrap, ALTERNATIVE_BOOTSTRAP), data)
+        for spec in fitting
+        if spec != primary
+    ]
     result = EstimationResult(
         estimate=estimate,
         alternatives=[a for a in alternatives if a],
+        naive=_naive(data),
         n_rows=len(data.frame),
         treatment_kind=data.treatment_kind,
         treated_level=data.treated_level,
+        estimand=target.upper() if ident.estimand == "backdoor" else ident.estimand.upper(),
+        cluster=data.cluster,
     )
+    result.scale = describe_scale(data, estimate)
+    cluster = f", cluster={data.cluster_column!r}" if data.cluster_column else ""
     result.code = (
         f"numbers = estimate_with_ci(\n    frame, graph, {data.model_treatment!r}, "
         f"{data.model_outcome!r}, estimand,\n    {primary.method!r}, {target!r}, "
-        f"{primary.params!r}, seed={seed}, n_bootstrap={n_bootstrap})\n"
+        f"{primary.params!r}, seed={seed}, n_bootstrap={n_bootstrap}{cluster})\n"
     )
     _check_sample(result, data)
     if data.treatment_kind == "binary" and ident.estimand == "backdoor":
         _check_overlap(result, data, data.model_columns(ident.adjustment_set))
+    _check_agreement(result)
     result.reading = _reading(result, data, primary)
     if requested != target:
         result.reading += (
@@ -111,16 +123,96 @@ def estimate_effect(
     return result
 
 
-def _alternative(args: tuple, spec: EstimatorSpec, target: Target) -> EffectEstimate | None:
-    """A point estimate from another estimator; one that fails on this data is left out."""
+def _fit(
+    args: tuple,
+    spec: EstimatorSpec,
+    target: Target,
+    seed: int,
+    n_bootstrap: int,
+    n_jobs: int,
+    cluster: str | None,
+) -> EffectEstimate:
+    """One estimator's estimate with its interval, through the portable code the exported
+    script runs."""
+    numbers = portable.estimate_with_ci(
+        *args,
+        spec.method,
+        target,
+        spec.params,
+        seed=seed,
+        n_bootstrap=n_bootstrap,
+        n_jobs=n_jobs,
+        cluster=cluster,
+    )
+    return EffectEstimate(
+        method=spec.method, label=spec.label, target=target, params=spec.params, **numbers
+    )
+
+
+def _alternative(
+    args: tuple, spec: EstimatorSpec, target: Target, seed: int, n_bootstrap: int, data: ModelData
+) -> EffectEstimate | None:
+    """Another estimator's estimate with its interval (a shorter bootstrap than the
+    primary's); one that fails on this data is left out."""
     try:
-        value = float(portable.fit_effect(*args, spec.method, target, spec.params).value)
+        found = _fit(args, spec, target, seed, n_bootstrap, 1, data.cluster_column)
     except Exception:  # an alternative is optional; the primary's errors still surface
         return None
-    if not np.isfinite(value):
+    return found if np.isfinite(found.value) else None
+
+
+def _naive(data: ModelData) -> EffectEstimate | None:
+    """The unadjusted comparison (difference in means, or the simple slope), so the user
+    sees what adjustment changed; same kind of standard errors as the regression."""
+    frame = data.frame
+    try:
+        numbers = portable.robust_ols(
+            frame, data.model_treatment, data.model_outcome, [], data.cluster_column
+        )
+    except Exception:  # a degenerate frame: the adjusted estimate still stands
         return None
+    binary = data.treatment_kind == "binary"
     return EffectEstimate(
-        method=spec.method, label=spec.label, target=target, value=value, params=spec.params
+        method="naive.difference_in_means" if binary else "naive.simple_regression",
+        label="unadjusted difference in means" if binary else "unadjusted simple regression",
+        target="ate",
+        ci_method=f"regression, {numbers['se_type']} standard errors",
+        **numbers,
+    )
+
+
+def _check_agreement(result: EstimationResult) -> None:
+    """Estimators whose intervals do not overlap answer differently; say so first, with
+    the likely cause and what to try."""
+    estimates = [e for e in [result.estimate, *result.alternatives] if e.interval_known()]
+    apart = [
+        (a, b)
+        for i, a in enumerate(estimates)
+        for b in estimates[i + 1 :]
+        if a.ci_high < b.ci_low or b.ci_high < a.ci_low
+    ]
+    if not apart:
+        return
+    values = ", ".join(f"{e.label} {e.value:.4g}" for e in estimates)
+    poor = result.extreme_propensity_share is not None and any(
+        w.code == WarningCode.POOR_OVERLAP for w in result.warnings
+    )
+    if poor:
+        cause = (
+            "the likely cause is poor overlap: treated and untreated units differ so much that "
+            "regression extrapolates and weighting leans on a few units. Try ATT (target att), "
+            "trimming units with extreme propensity scores, or fewer, coarser covariates."
+        )
+    else:
+        cause = (
+            "the likely cause is model dependence (the outcome is not linear in the covariates, "
+            "or the effect varies with them) or a bad control in the adjustment set. Try the "
+            "regression with interactions, check each adjusted column's role (is any measured "
+            "after the treatment, or a copy of treatment or outcome?), and compare ATT and ATC."
+        )
+    message = f"The estimators disagree beyond their intervals ({values}): {cause}"
+    result.warnings.insert(
+        0, AnalysisWarning(code=WarningCode.ESTIMATORS_DISAGREE, message=message)
     )
 
 
@@ -147,19 +239,49 @@ def _check_overlap(result: EstimationResult, data: ModelData, covariates: list[s
 
 
 def _reading(result: EstimationResult, data: ModelData, spec: EstimatorSpec) -> str:
-    e = result.estimate
+    e, scale = result.estimate, result.scale
     if data.treatment_kind == "binary":
         change = f"being treated ({data.treatment} = {data.treated_level!r}) changes"
     else:
-        change = f"one unit more of {data.treatment} changes"
+        change = f"{scale.treatment_unit if scale else 'one unit'} more of {data.treatment} changes"
     who = {"ate": "on average", "att": "among the treated", "atc": "among the untreated"}
-    text = f"By {spec.label}, {change} {data.outcome} by {e.value:.4g} {who[e.target]}"
-    if e.ci_low is not None and np.isfinite(e.ci_low):
-        text += f" (95% interval {e.ci_low:.4g} to {e.ci_high:.4g})"
+    lead = [w.message for w in result.warnings if w.code == WarningCode.ESTIMATORS_DISAGREE]
+    text = f"By {spec.label}, {change} {data.outcome} by {_amount(e, scale)} {who[e.target]}"
+    if e.interval_known():
+        low, high = _shown(e.ci_low, scale), _shown(e.ci_high, scale)
+        text += f" (95% interval {low} to {high}; {e.se_type or e.ci_method} errors)"
         if e.ci_low <= 0 <= e.ci_high:
             text += "; the interval includes zero, so the data are also consistent with no effect"
     text += "."
+    if scale and scale.note:
+        text += f" {scale.note}"
+    if result.naive is not None:
+        n = result.naive
+        text += (
+            f" Without adjustment the {n.label} is {_amount(n, scale)}"
+            f" ({_shown(n.ci_low, scale)} to {_shown(n.ci_high, scale)}), so adjusting "
+            f"changed the estimate by {_shown(e.value - n.value, scale)}."
+        )
     if result.alternatives:
-        values = ", ".join(f"{a.label} {a.value:.4g}" for a in result.alternatives)
+        values = ", ".join(
+            f"{a.label} {_shown(a.value, scale)}"
+            + (
+                f" ({_shown(a.ci_low, scale)} to {_shown(a.ci_high, scale)})"
+                if a.interval_known()
+                else ""
+            )
+            for a in result.alternatives
+        )
         text += f" Other estimators give {values}."
-    return text
+    return " ".join([*lead, text])
+
+
+def _shown(value: float | None, scale: EffectScale | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value * (scale.factor if scale else 1):.4g}"
+
+
+def _amount(e: EffectEstimate, scale: EffectScale | None) -> str:
+    unit = f" {scale.unit}" if scale and scale.unit else ""
+    return f"{_shown(e.value, scale)}{unit}"

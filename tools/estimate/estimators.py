@@ -38,6 +38,15 @@ CATALOGUE: tuple[EstimatorSpec, ...] = (
         "outcome is close to linear in the covariates",
     ),
     EstimatorSpec(
+        method="backdoor.regression_interactions",
+        label="regression with treatment interactions (g-computation)",
+        estimand="backdoor",
+        treatments=("binary",),
+        targets=("ate", "att", "atc"),
+        why="lets the effect vary with every covariate and averages it over the units the "
+        "target names, so ATT and ATC come from the outcome model as well as from weighting",
+    ),
+    EstimatorSpec(
         method="backdoor.propensity_score_weighting",
         label="inverse propensity weighting",
         estimand="backdoor",
@@ -89,6 +98,9 @@ CATALOGUE: tuple[EstimatorSpec, ...] = (
 
 SHORT_NAMES = {
     "regression": "backdoor.linear_regression",
+    "interactions": "backdoor.regression_interactions",
+    "g-computation": "backdoor.regression_interactions",
+    "gcomp": "backdoor.regression_interactions",
     "ols": "backdoor.linear_regression",
     "weighting": "backdoor.propensity_score_weighting",
     "ipw": "backdoor.propensity_score_weighting",

@@ -207,7 +207,7 @@ def critique_graph(
         v
         for f in result.findings
         for v in f.variables
-        if f.code == WarningCode.POST_TREATMENT_ADJUSTMENT
+        if f.code in (WarningCode.POST_TREATMENT_ADJUSTMENT, WarningCode.GRAPH_DATA_CONFLICT)
     }
     _check_unadjusted(
         result,
@@ -220,6 +220,7 @@ def critique_graph(
         [a for a in result.adjustment_set if a not in flagged],
         [a for a in anchors if a not in flagged],
         seed,
+        adjusted=result.adjustment_set,
     )
     _check_support(result, df, kinds, treatment, result.adjustment_set, seed)
     result.reading = _reading(result, treatment, outcome, adjustment_set is None, chosen)
@@ -364,12 +365,15 @@ def _check_adjustment(
             None,
         )
         if found:
+            # the graph places it before the treatment and it is adjusted for: a conflict
+            # between graph and data to settle, not a post-treatment adjustment made
             result.add(
-                WarningCode.POST_TREATMENT_ADJUSTMENT,
+                WarningCode.GRAPH_DATA_CONFLICT,
                 [name],
                 found,
-                f"The data suggest {name} is downstream of {treatment}: {found}. "
-                "Adjusting for it would bias the total effect.",
+                f"The data suggest {name} may be downstream of {treatment} ({found}), while "
+                f"the graph places it before {treatment} and adjusts for it; if it was "
+                "measured after the treatment, mark it post-treatment to leave it out.",
             )
 
 
@@ -389,12 +393,14 @@ def _check_unadjusted(
     adjustment: list[str],
     anchors: list[str],
     seed: int,
+    adjusted: list[str] = (),
 ) -> None:
-    """Columns outside the adjustment set (less any member flagged as post-treatment) that
-    the data tie strongly to both treatment (given the set) and outcome (given treatment and
-    the set), unless they are downstream of the treatment by the graph or by the data."""
+    """Columns outside the adjustment set that the data tie strongly to both treatment
+    (given the set less any flagged member) and outcome (given treatment and that set),
+    unless they are downstream of the treatment by the graph or by the data. Every member
+    of ``adjusted`` is skipped: nothing calls an adjusted variable "not adjusted for"."""
     after = nx.descendants(nxg, treatment) | set(graph.post_treatment)
-    skip = {treatment, outcome, *adjustment, *after}
+    skip = {treatment, outcome, *adjustment, *adjusted, *after}
     columns = [c for c in kinds if c not in skip][:MAX_SCREENED_COLUMNS]
     anchors = [a for a in anchors if a in adjustment]
     limit = ALPHA / max(len(columns), 1)

@@ -28,6 +28,13 @@ import pandas as pd
 from pydantic import BaseModel
 
 from causal_assistant.tools.data.intake import UNUSABLE_KINDS, DatasetProfile
+from causal_assistant.tools.model.badcontrols import (
+    computed_from_treatment,
+    outcome_function,
+    same_construct,
+    stem,
+    treatment_function,
+)
 from causal_assistant.tools.model.critique import across, screened_off, settle_anchors
 from causal_assistant.tools.model.discovery import (
     BlockMatrix,
@@ -51,6 +58,7 @@ RoleName = Literal[
     "descendant",
     "unrelated",
     "excluded",
+    "cluster",
 ]
 EvidenceSource = Literal["data", "heuristic", "llm", "user", "default"]
 Timing = Literal["pre", "post", "after_outcome", "unknown"]
@@ -63,6 +71,8 @@ SCREEN_ROWS = 20_000
 SCREEN_ALPHA = 0.01
 MIN_ROWS = 30
 MAX_DISCOVERY_VARS = 30
+MAX_EXACT_FIT_VARS = 30
+MONOTONE_COPY_RHO = 0.98
 
 PRE_WORDS = {
     "baseline",
@@ -81,6 +91,20 @@ PRE_WORDS = {
     "enrollment",
     "enrolment",
     "screening",
+    "childhood",
+    "teen",
+    "youth",
+    "parent",
+    "parents",
+    "father",
+    "mother",
+    "fath",
+    "moth",
+    "mom",
+    "dad",
+    "momdad",
+    "pretreatment",
+    "preperiod",
 }
 POST_WORDS = {
     "post",
@@ -109,6 +133,11 @@ FIXED_WORDS = {
     "birthplace",
     "nationality",
 }
+# after the outcome unless the outcome is itself about death: death ends follow-up
+DEATH_WORDS = {"death", "died", "dead", "deceased", "mortality", "die", "dies", "survival"}
+# a column named only by one of these is the calendar, which no treatment changes
+TIME_WORDS = {"year", "yr", "wave", "period", "time", "month", "quarter", "week", "round"}
+AGE_AT = re.compile(r"(?:^|[_\W])(?:at|age)[_\W]?(\d{1,2})(?:$|[_\W])", re.IGNORECASE)
 TIME_ZERO = re.compile(r"(?:^|[_\W])(?:t|time|wave|visit)?0$")
 
 
@@ -124,6 +153,7 @@ class ModelingResult(ToolResult):
     roles: list[Role]
     discovery: DiscoveryResult | None = None
     n_rows_screened: int = 0
+    cluster: str | None = None  # the grouping column standard errors are clustered by
 
     def role_of(self, name: str) -> Role | None:
         return next((r for r in self.roles if r.name == name), None)
@@ -165,6 +195,14 @@ def timing_hint(name: str, treatment: str, outcome: str) -> tuple[Timing, str]:
     year, t_year, y_year = time_of(name), time_of(treatment), time_of(outcome)
     if year and y_year and year > y_year:
         return "after_outcome", f"name refers to {year}, after the outcome's {y_year}"
+    death = tokens & DEATH_WORDS
+    if death and not set(_tokens(outcome)) & DEATH_WORDS:
+        return "after_outcome", f"'{sorted(death)[0]}' is recorded after the outcome"
+    if tokens and tokens <= TIME_WORDS:
+        return "pre", "a time index: the treatment cannot change the calendar"
+    age_at = AGE_AT.search(name)
+    if age_at:
+        return "pre", f"measured at age {age_at.group(1)}, before the treatment"
     if tokens & POST_WORDS:
         return "post", f"name contains '{sorted(tokens & POST_WORDS)[0]}'"
     if tokens & PRE_WORDS:
@@ -183,6 +221,14 @@ def timing_hint(name: str, treatment: str, outcome: str) -> tuple[Timing, str]:
     if tokens & FIXED_WORDS:
         return "pre", f"'{sorted(tokens & FIXED_WORDS)[0]}' is fixed before any treatment"
     return "unknown", ""
+
+
+def _monotone(df: pd.DataFrame, a: str, b: str) -> float:
+    """Absolute rank correlation of two numeric columns (1 for a monotone transform)."""
+    pair = df[[a, b]].dropna()
+    if len(pair) < MIN_ROWS:
+        return 0.0
+    return abs(float(pair[a].rank().corr(pair[b].rank())))
 
 
 # --------------------------------------------------------------------------- proposal
@@ -218,14 +264,14 @@ class _Proposal:
         self.after_outcome: set[str] = set()
 
     def run(self) -> ModelingResult:
-        candidates = self._usable()
+        candidates = self._bad_controls(self._usable())
         frame = self._frame(candidates)
         if len(frame) < MIN_ROWS:
             return self._without_data(candidates, len(frame))
         kinds = {n: self.profile.column(n).kind for n in [self.t, self.y, *candidates]}
         self.matrix = BlockMatrix(encode(frame, kinds))
         self.result.n_rows_screened = self.matrix.n
-        candidates = self._leakage(candidates, frame)
+        candidates = self._outcome_kin(self._leakage(candidates, frame))
         discovery = self._discover(frame, kinds, candidates)
         downstream = self._downstream(candidates, discovery)
         pre = [c for c in candidates if c not in downstream and c not in self.roles]
@@ -236,24 +282,121 @@ class _Proposal:
 
     def _usable(self) -> list[str]:
         """Columns that can enter the graph; the rest are excluded with the reason."""
-        usable = []
+        usable, groups = [], []
         for name in self.profile.names():
             if name in (self.t, self.y):
                 continue
             reason = exclusion_reason(self.profile, name)
             timing = timing_hint(name, self.t, self.y)
             self.timing[name] = timing
-            if reason:
+            if self.profile.column(name).grouping:
+                groups.append(name)
+            elif reason:
                 self._exclude(name, reason, "heuristic")
             elif timing[0] == "after_outcome":
                 self._exclude(name, f"measured after the outcome ({timing[1]})", "heuristic")
             else:
                 usable.append(name)
-        return usable
+        return usable + self._choose_cluster(groups)
 
-    def _exclude(self, name: str, reason: str, source: EvidenceSource) -> None:
+    def _choose_cluster(self, groups: list[str]) -> list[str]:
+        """Ids that group rows are labels, never numeric causes; one becomes the cluster for
+        the standard errors: the finest unit the treatment is assigned by (constant within
+        it), else the coarsest grouping, the safer choice when assignment is unknown. A
+        grouping with few enough levels that the treatment varies within stays a candidate
+        as a category (group fixed effects absorb group-level confounders); the rest are
+        left out. Returns the groupings that stay candidates."""
+        if not groups:
+            return []
+        data = self.df[[self.t, *groups]]
+        assigned = [g for g in groups if (data.groupby(g)[self.t].nunique() <= 1).all()]
+        sizes = {g: self.df[g].nunique() for g in groups}
+        chosen = max(assigned, key=sizes.get) if assigned else min(groups, key=sizes.get)
+        why = (
+            f"{self.t} is constant within each of its {sizes[chosen]} groups (assigned by group)"
+            if chosen in assigned
+            else f"the coarsest grouping of rows ({sizes[chosen]} groups)"
+        )
+        self.result.cluster = chosen
+        as_category = [
+            g for g in groups if g not in assigned and self.profile.column(g).kind == "categorical"
+        ]
+        note = f"an id that groups rows: standard errors are clustered by it ({why})"
+        for name in groups:
+            if name in as_category:
+                self._note(
+                    name,
+                    "an id that groups rows, entered as categories (group fixed effects), "
+                    "never as a number" + (f"; {note}" if name == chosen else ""),
+                )
+            elif name == chosen:
+                self.roles[chosen] = Role(
+                    name=chosen,
+                    role="cluster",
+                    source="data",
+                    evidence=f"{note}; a label, not a cause, so not adjusted for as a number",
+                )
+            else:
+                self._exclude(
+                    name,
+                    f"an id that groups rows ({sizes[name]} groups): a label, not a cause",
+                    "data",
+                )
+        return as_category
+
+    def _exclude(
+        self,
+        name: str,
+        reason: str,
+        source: EvidenceSource,
+        code: WarningCode = WarningCode.EXCLUDED_COLUMN,
+    ) -> None:
         self.roles[name] = Role(name=name, role="excluded", source=source, evidence=reason)
-        self.result.warn(WarningCode.EXCLUDED_COLUMN, f"{name!r} left out: {reason}.")
+        self.result.warn(code, f"{name!r} left out of the adjustment: {reason}.")
+
+    def _bad_controls(self, candidates: list[str]) -> list[str]:
+        """Exclude the columns no referee would adjust for, each with its reason: those
+        that define the treatment or are set by it, transforms and functions of the
+        outcome, the same construct as the outcome by name, and measurements taken in the
+        outcome's own period."""
+        df = self.df
+        if len(df) > SCREEN_ROWS:
+            df = df.sample(n=SCREEN_ROWS, random_state=self.seed)
+        kept, by_treatment = [], []
+        for name in candidates:
+            if reason := treatment_function(df, self.t, name):
+                self._exclude(name, reason, "data", WarningCode.TREATMENT_DEFINING_COLUMN)
+                by_treatment.append(name)
+            elif reason := outcome_function(df, self.y, name):
+                self._exclude(name, reason, "data", WarningCode.OUTCOME_COPY)
+            else:
+                kept.append(name)
+        numeric = [
+            n
+            for n in kept
+            if self.profile.column(n).kind in ("continuous", "count") and self.timing[n][0] != "pre"
+        ][:MAX_EXACT_FIT_VARS]
+        others = [
+            n for n in kept if self.profile.column(n).kind in ("continuous", "count", "binary")
+        ][:MAX_EXACT_FIT_VARS]
+        for name in numeric:
+            if reason := computed_from_treatment(df, self.t, name, others):
+                self._exclude(name, reason, "data", WarningCode.TREATMENT_DEFINING_COLUMN)
+                by_treatment.append(name)
+        kept = [n for n in kept if n not in by_treatment]
+        for name in [n for n in kept if n in numeric]:
+            source = next(
+                (b for b in by_treatment if _monotone(df, b, name) >= MONOTONE_COPY_RHO), None
+            )
+            if source:
+                self._exclude(
+                    name,
+                    f"a transform of {source}, which is set by the treatment",
+                    "data",
+                    WarningCode.TREATMENT_DEFINING_COLUMN,
+                )
+                by_treatment.append(name)
+        return [n for n in kept if n not in by_treatment]
 
     def _frame(self, candidates: list[str]) -> pd.DataFrame:
         """Rows with treatment and outcome, on a seeded sample when large; a covariate's
@@ -318,6 +461,33 @@ class _Proposal:
                     "data",
                 )
         return [n for n in kept if n not in parts or self.timing[n][0] == "pre"]
+
+    def _outcome_kin(self, candidates: list[str]) -> list[str]:
+        """By name, after the data screens: columns named for the outcome's own period (u78
+        beside re78) are outcomes of that period, which the treatment can change, and a
+        column of the outcome's construct (wage beside lwage) not marked as measured before
+        the treatment is the outcome again: neither is adjusted for."""
+        y_year, kept = time_of(self.y), []
+        for name in candidates:
+            year = time_of(name)
+            if year and year == y_year and year != time_of(self.t):
+                self._exclude(
+                    name,
+                    f"measured in the outcome's period ({year}): an outcome of the same "
+                    f"period, which {self.t} can change",
+                    "heuristic",
+                )
+            elif same_construct(self.y, name) and self.timing[name][0] != "pre":
+                self._exclude(
+                    name,
+                    f"the same construct as the outcome by name ('{stem(name)}'), and "
+                    "nothing marks it as measured before the treatment",
+                    "heuristic",
+                    WarningCode.OUTCOME_COPY,
+                )
+            else:
+                kept.append(name)
+        return kept
 
     def _note(self, name: str, text: str) -> None:
         self.notes.setdefault(name, []).append(text)
@@ -416,6 +586,15 @@ class _Proposal:
             if confirmed:
                 self._note(
                     name, "; ".join([oriented, confirmed] if name in after_t else [confirmed])
+                )
+                downstream[name] = "data"
+            elif name in after_t and not anchors:
+                # nothing can confirm or refute the orientation (the treatment has no known
+                # cause in the data), so discovery's direction stands
+                self._note(
+                    name,
+                    f"{oriented}, and no known cause of {self.t} is in the data to check it "
+                    "against; taken as downstream of the treatment",
                 )
                 downstream[name] = "data"
             elif name in after_t:
