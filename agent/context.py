@@ -78,4 +78,5 @@ class AgentContext:
 
 def cluster_of(state: AnalysisState) -> str | None:
     """The column standard errors cluster by: the user's, else the modeller's choice."""
-    return state.get("cluster") or (state.get("modeling") or {}).get("cluster")
+    requested = ((state.get("design_request") or {}).get("columns") or {}).get("cluster")
+    return requested or state.get("cluster") or (state.get("modeling") or {}).get("cluster")
