@@ -6,6 +6,9 @@ never leaves a half-written file behind.
 
 import json
 import math
+import os
+import shutil
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -15,6 +18,7 @@ from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.export.plots import draw_graph
 from causal_assistant.tools.export.scriptgen import ScriptPlan, render_notebook, render_script
 from causal_assistant.tools.model.graphs import CausalGraph
+from causal_assistant.tools.text import escape_markdown, neutralize, table_cell
 
 PORTABLE_MODULES = [
     "causal_assistant.tools.portable",
@@ -38,36 +42,73 @@ def script_plan(state: AnalysisState) -> ScriptPlan:
     )
 
 
+OUTPUT_NAMES = ("result.json", "graph.png", "analysis.py", "analysis.ipynb", "report.md")
+
+
 def _write(path: Path, content: str | bytes) -> Path:
-    partial = path.with_name(path.name + ".partial")
     if isinstance(content, bytes):
-        partial.write_bytes(content)
+        path.write_bytes(content)
     else:
-        partial.write_text(content, encoding="utf-8")
-    partial.replace(path)
+        path.write_text(content, encoding="utf-8")
     return path
 
 
 def export_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = {
-        "result.json": _write(
-            out_dir / "result.json",
-            json.dumps(_finite(result), indent=2, default=str, allow_nan=False),
-        )
-    }
+    """Write the outputs into a new sibling folder, then put it in place of ``out_dir``.
+
+    A re-run therefore never leaves the previous run's script or report beside a new
+    result (an interrupted export leaves the old folder whole). A folder that holds files
+    of its own besides our outputs is not swapped away: our outputs in it are replaced,
+    and those this run did not write are removed.
+    """
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.new-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        names = _write_outputs(state, result, staging)
+        _put_in_place(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {name: out_dir / name for name in names}
+
+
+def _write_outputs(state: AnalysisState, result: dict, out_dir: Path) -> list[str]:
+    _write(
+        out_dir / "result.json", json.dumps(_finite(result), indent=2, default=str, allow_nan=False)
+    )
     if not state.get("estimation"):
-        return written
+        return ["result.json"]
     plan = script_plan(state)
     roles = {r["name"]: r["role"] for r in state.get("roles") or []}
     graph = CausalGraph.model_validate(state["graph"])
-    written["graph.png"] = _write(out_dir / "graph.png", draw_graph(graph, roles))
-    written["analysis.py"] = _write(out_dir / "analysis.py", render_script(plan))
-    written["analysis.ipynb"] = _write(
-        out_dir / "analysis.ipynb", nbformat.writes(render_notebook(plan))
-    )
-    written["report.md"] = _write(out_dir / "report.md", render_report(state, result))
-    return written
+    _write(out_dir / "graph.png", draw_graph(graph, roles))
+    _write(out_dir / "analysis.py", render_script(plan))
+    _write(out_dir / "analysis.ipynb", nbformat.writes(render_notebook(plan)))
+    _write(out_dir / "report.md", render_report(state, result))
+    return list(OUTPUT_NAMES)
+
+
+def _put_in_place(staging: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        staging.rename(out_dir)
+        return
+    if out_dir.is_dir() and {p.name for p in out_dir.iterdir()} <= set(OUTPUT_NAMES):
+        old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
+        out_dir.rename(old)
+        try:
+            staging.rename(out_dir)
+        except OSError:
+            old.rename(out_dir)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    if not out_dir.is_dir():
+        raise InputError(f"{out_dir} is a file, not a folder; choose another --out folder.")
+    for name in OUTPUT_NAMES:  # a folder with other files: swap ours one by one
+        if (staging / name).exists():
+            os.replace(staging / name, out_dir / name)
+        else:
+            (out_dir / name).unlink(missing_ok=True)
 
 
 def _finite(value: object) -> object:
@@ -85,26 +126,39 @@ def _number(value: object) -> str:
     return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(table_cell(cell) for cell in cells) + " |"
+
+
 def render_report(state: AnalysisState, result: dict) -> str:
-    """The report a colleague can read: answer first, then every assumption behind it."""
+    """The report a colleague can read: answer first, then every assumption behind it.
+
+    Names, levels and notes come from the data (or an LLM), so each is escaped: a column
+    named like a link or an image tag stays text, and a '|' cannot break a table.
+    """
     estimate = result["estimate"]
-    lines = [f"# Effect of {result['treatment']} on {result['outcome']}", ""]
+    treatment, outcome = escape_markdown(result["treatment"]), escape_markdown(result["outcome"])
+    lines = [f"# Effect of {treatment} on {outcome}", ""]
     if result.get("question"):
-        lines += [f"Question: *{result['question']}*", ""]
+        lines += [f"Question: *{escape_markdown(result['question'])}*", ""]
     lines += [
         "## Answer",
         "",
-        state["estimation"]["reading"],
+        neutralize(state["estimation"]["reading"]),
         "",
         "| estimator | target | estimate | 95% low | 95% high |",
         "|---|---|---|---|---|",
     ]
-    for row in [estimate, *result["alternatives"]]:
-        lines.append(
-            f"| {row['label'] or row['method']} | {row['target'].upper()} | "
-            f"{_number(row['value'])} | {_number(row['ci_low'])} | "
-            f"{_number(row['ci_high'])} |"
+    lines += [
+        _row(
+            row["label"] or row["method"],
+            row["target"].upper(),
+            _number(row["value"]),
+            _number(row["ci_low"]),
+            _number(row["ci_high"]),
         )
+        for row in [estimate, *result["alternatives"]]
+    ]
     lines += [
         "",
         "## Causal graph",
@@ -115,8 +169,7 @@ def render_report(state: AnalysisState, result: dict) -> str:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {e['cause']} | {e['effect']} | {e['source']} | {e['note']} |"
-        for e in result["graph"]["edges"]
+        _row(e["cause"], e["effect"], e["source"], e["note"]) for e in result["graph"]["edges"]
     ]
     if result["roles"]:
         lines += [
@@ -126,11 +179,8 @@ def render_report(state: AnalysisState, result: dict) -> str:
             "| variable | role | source | evidence |",
             "|---|---|---|---|",
         ]
-        lines += [
-            f"| {r['name']} | {r['role']} | {r['source']} | {r['evidence']} |"
-            for r in result["roles"]
-        ]
-    lines += ["", "## Identification", "", result["identification"]["reading"] or ""]
+        lines += [_row(r["name"], r["role"], r["source"], r["evidence"]) for r in result["roles"]]
+    lines += ["", "## Identification", "", neutralize(result["identification"]["reading"] or "")]
     if result["refutations"]:
         lines += [
             "",
@@ -140,13 +190,21 @@ def render_report(state: AnalysisState, result: dict) -> str:
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {r['name']} | {r['status']} | {_number(r['new_effect'])} | "
-            f"{_number(r['p_value'])} | {r['reading']} |"
+            _row(
+                r["name"],
+                r["status"],
+                _number(r["new_effect"]),
+                _number(r["p_value"]),
+                r["reading"],
+            )
             for r in result["refutations"]
         ]
     if result["warnings"]:
         lines += ["", "## Warnings", ""]
-        lines += [f"- `{w['code']}` ({w['stage']}): {w['message']}" for w in result["warnings"]]
+        lines += [
+            neutralize(f"- `{w['code']}` ({w['stage']}): {' '.join(str(w['message']).split())}")
+            for w in result["warnings"]
+        ]
     lines += [
         "",
         "## Reproduce",
