@@ -81,8 +81,8 @@ class Settings:
             sandbox_seconds=float(env("CAUSAL_ASSISTANT_SANDBOX_SECONDS") or 30),
             sandbox_memory_mb=int(env("CAUSAL_ASSISTANT_SANDBOX_MEMORY_MB") or 1024),
             refutation_budget_s=float(env("CAUSAL_ASSISTANT_REFUTATION_BUDGET") or 30),
-            # The sandbox runs as the app's own user, so on a shared (password) deployment
-            # users' own code is off unless explicitly allowed.
+            # On a shared (password) deployment users' code shares the server's kernel and
+            # CPU with everyone, so it is off unless explicitly allowed.
             user_code=_flag(
                 env("CAUSAL_ASSISTANT_USER_CODE"), default=not env("CHAINLIT_AUTH_SECRET")
             ),
