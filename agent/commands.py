@@ -30,6 +30,8 @@ HELP = """Things you can say (offline commands; with an LLM, plain words work to
 - `run:` followed by Python (or a ```python block) — run your own code in the sandbox
 - `what if there is a hidden confounder?` / `what do you need to assume to get a sign?` —
   bounds under assumptions you can accept one by one, and the sensitivity analysis
+- `run it` — run the code the LLM proposed (it never runs before you say so);
+  `keep the code` — add it to the exported script, marked as the LLM's
 - `accept` — keep an estimate whose refutation failed, with a caveat
 - `export` — download analysis.py, analysis.ipynb and report.md
 - `help` — this list"""
@@ -104,6 +106,12 @@ def parse_command(text: str) -> Intent:
     message = text.strip().rstrip("?!. ").strip()
     lower = message.lower()
     patterns: list[tuple[str, str]] = [
+        ("confirm_code", r"^(?:yes,?\s+)?run\s+(?:it|the\s+code|this|that)(?:\s+code)?$"),
+        (
+            "keep_code",
+            r"^(?:keep|add|include)\s+(?:it|the(?:\s+llm'?s)?\s+code|this\s+code|that\s+code)"
+            r"(?:\s+(?:in|to)\s+(?:the\s+)?(?:export|script|notebook))?$",
+        ),
         ("edit", rf"^(?P<op>add|remove|delete|drop|reverse|flip)\s+(?:the\s+)?edge\s+{EDGE}$"),
         (
             "mark",

@@ -29,6 +29,9 @@ class Settings:
     llm_retries: int = 2
     send_rows: bool = False
     max_upload_mb: int = 200
+    max_columns: int = 300
+    max_cells: int = 30_000_000
+    max_model_variables: int = 100
     sandbox_seconds: float = 30.0
     sandbox_memory_mb: int = 1024
     refutation_simulations: int = 100  # per simulation refuter, before the size rule
@@ -73,12 +76,15 @@ class Settings:
             llm_timeout_s=float(env("CAUSAL_ASSISTANT_LLM_TIMEOUT") or 60),
             send_rows=_flag(env("CAUSAL_ASSISTANT_SEND_ROWS")),
             max_upload_mb=int(env("CAUSAL_ASSISTANT_MAX_UPLOAD_MB") or 200),
+            max_columns=int(env("CAUSAL_ASSISTANT_MAX_COLUMNS") or 300),
+            max_cells=int(env("CAUSAL_ASSISTANT_MAX_CELLS") or 30_000_000),
+            max_model_variables=int(env("CAUSAL_ASSISTANT_MAX_MODEL_VARIABLES") or 100),
             sandbox_seconds=float(env("CAUSAL_ASSISTANT_SANDBOX_SECONDS") or 30),
             sandbox_memory_mb=int(env("CAUSAL_ASSISTANT_SANDBOX_MEMORY_MB") or 1024),
             refutation_simulations=int(env("CAUSAL_ASSISTANT_REFUTATION_SIMULATIONS") or 100),
             refutation_budget_s=float(env("CAUSAL_ASSISTANT_REFUTATION_BUDGET") or 30),
-            # The sandbox runs as the app's own user, so on a shared (password) deployment
-            # users' own code is off unless explicitly allowed.
+            # On a shared (password) deployment users' code shares the server's kernel and
+            # CPU with everyone, so it is off unless explicitly allowed.
             user_code=_flag(
                 env("CAUSAL_ASSISTANT_USER_CODE"), default=not env("CHAINLIT_AUTH_SECRET")
             ),

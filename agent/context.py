@@ -5,6 +5,7 @@ resumed conversation behaves exactly as the original one.
 """
 
 import json
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -19,15 +20,30 @@ from causal_assistant.tools.model.graphs import CausalGraph
 CACHE_SIZE = 8
 
 
+class RunCancelled(Exception):
+    """The user a run was for has left; raised between stages and refuter steps so that
+    nothing more runs for nobody."""
+
+
 @dataclass
 class AgentContext:
     settings: Settings
     reasoner: Reasoner
     _cache: OrderedDict = field(default_factory=OrderedDict)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+    def check_cancelled(self) -> None:
+        if self.cancelled.is_set():
+            raise RunCancelled("the analysis was cancelled: its user left")
 
     def frame(self, state: AnalysisState):
-        dataset = state["dataset"]
-        return load_frame(dataset["path"], dataset["hash"])
+        dataset, settings = state["dataset"], self.settings
+        return load_frame(
+            dataset["path"],
+            dataset["hash"],
+            max_columns=settings.max_columns,
+            max_cells=settings.max_cells,
+        )
 
     def model_data(self, state: AnalysisState) -> ModelData:
         """Prepared data for the state's graph, built once per (data, graph, variables)."""

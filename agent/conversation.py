@@ -23,6 +23,7 @@ from causal_assistant.tools.model.graphs import (
     reverse_edge,
 )
 from causal_assistant.tools.sandbox import SandboxLimits, run_in_sandbox
+from causal_assistant.tools.text import code_block
 
 if TYPE_CHECKING:
     from causal_assistant.agent.session import Session
@@ -251,23 +252,68 @@ def why(session: "Session", intent: Intent, text: str) -> dict:
     raise Reply("\n".join(lines))
 
 
+LLM_CODE_MARK = "# Written by the LLM in the chat; you confirmed it ran and asked to keep it."
+
+
 def run_code(session: "Session", intent: Intent, text: str) -> dict:
+    """Code the user typed runs at once (it is theirs); code the LLM wrote waits for them."""
+    _need_user_code(session)
+    state = _need_dataset(session.values)
+    if intent.args.get("by_llm"):
+        return _propose(intent.args["code"])
+    return _sandboxed(session, text, intent.args["code"], state, keep=True)
+
+
+def _need_user_code(session: "Session") -> None:
     if not session.settings.user_code:
         raise Reply(
             "Running your own code is switched off on this shared deployment "
             "(CAUSAL_ASSISTANT_USER_CODE); the built-in plots and tables still work."
         )
+
+
+def _propose(code: str) -> dict:
+    """Show the LLM's code without running it: it runs only after the user says so."""
+    raise Reply(
+        "The LLM wrote this code to answer you. It has **not** run: read it, then say "
+        "`run it` to run it in the sandbox, or ignore it.",
+        code=code,
+        code_label="Code proposed by the LLM (not run)",
+        proposed_code={"code": code, "ran": False},
+    )
+
+
+def confirm_code(session: "Session", intent: Intent, text: str) -> dict:
+    """``run it``: run the code the LLM proposed, now that the user has read it."""
+    _need_user_code(session)
     state = _need_dataset(session.values)
-    return _sandboxed(session, text, intent.args["code"], state)
+    proposal = state.get("proposed_code")
+    if not proposal or proposal.get("ran"):
+        raise Reply("There is no code from the LLM waiting to run.")
+    return _sandboxed(session, text, proposal["code"], state, keep=False)
+
+
+def keep_code(session: "Session", intent: Intent, text: str) -> dict:
+    """``keep the code``: the LLM's code that ran enters the export, marked as the LLM's."""
+    proposal = session.values.get("proposed_code")
+    if not proposal or not proposal.get("ran"):
+        raise Reply("There is no code from the LLM that ran and could be kept; nothing changed.")
+    raise Reply(
+        "Added the LLM's code to the exported script and notebook, marked as written by the LLM.",
+        custom_code=[f"{LLM_CODE_MARK}\n{proposal['code']}"],
+        proposed_code=None,
+    )
 
 
 def template(session: "Session", intent: Intent, text: str) -> dict:
     state = _need_dataset(session.values)
     code = template_code(intent, state)
-    return _sandboxed(session, text, code, state)
+    return _sandboxed(session, text, code, state, keep=True)
 
 
-def _sandboxed(session: "Session", text: str, code: str, state: dict) -> dict:
+def _sandboxed(session: "Session", text: str, code: str, state: dict, keep: bool) -> dict:
+    """Run ``code`` in the sandbox; ``keep`` adds it to the export when it succeeds, else
+    (the LLM's code) the user is told how to keep it."""
     settings = session.settings
     limits = SandboxLimits(
         wall_seconds=settings.sandbox_seconds,
@@ -278,12 +324,19 @@ def _sandboxed(session: "Session", text: str, code: str, state: dict) -> dict:
     figures = session.save_figures([f.png_base64 for f in outcome.figures])
     body = outcome.reading
     if outcome.stdout.strip():
-        body += f"\n```\n{outcome.stdout.strip()[:4000]}\n```"
+        body += "\n" + code_block(outcome.stdout.strip()[:4000], "")
     if not outcome.ok and outcome.stderr.strip():
-        body += f"\n```\n{outcome.stderr.strip()[-2000:]}\n```"
+        body += "\n" + code_block(outcome.stderr.strip()[-2000:], "")
     extra: dict = {"images": figures, "table": outcome.table, "code": code}
-    if outcome.ok:
+    if keep and outcome.ok:
         extra["custom_code"] = [code]
+    elif not keep:
+        extra["proposed_code"] = {"code": code, "ran": outcome.ok}
+        if outcome.ok:
+            body += (
+                "\n\nThis was the LLM's code; it is not in the exported script. Say "
+                "`keep the code` to add it there, marked as the LLM's."
+            )
     raise Reply(body, **extra)
 
 
@@ -335,6 +388,8 @@ HANDLERS: dict[str, Callable[["Session", Intent, str], dict]] = {
     "show": show,
     "why": why,
     "run_code": run_code,
+    "confirm_code": confirm_code,
+    "keep_code": keep_code,
     "plot": template,
     "table": template,
     "export": export,

@@ -6,7 +6,10 @@ never leaves a half-written file behind.
 
 import json
 import math
+import os
+import shutil
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -18,6 +21,7 @@ from causal_assistant.tools.export.plots import draw_graph
 from causal_assistant.tools.export.scriptgen import ScriptPlan, render_notebook, render_script
 from causal_assistant.tools.identify.bounds import LABELS, BoundsResult, format_effect
 from causal_assistant.tools.model.graphs import CausalGraph
+from causal_assistant.tools.text import escape_markdown, neutralize, table_cell
 
 PORTABLE_MODULES = [
     "causal_assistant.tools.portable",
@@ -42,37 +46,55 @@ def script_plan(state: AnalysisState) -> ScriptPlan:
     )
 
 
+OUTPUT_NAMES = ("result.json", "graph.png", "analysis.py", "analysis.ipynb", "report.md")
+
+
 def _write(path: Path, content: str | bytes) -> Path:
-    partial = path.with_name(path.name + ".partial")
     if isinstance(content, bytes):
-        partial.write_bytes(content)
+        path.write_bytes(content)
     else:
-        partial.write_text(content, encoding="utf-8")
-    partial.replace(path)
+        path.write_text(content, encoding="utf-8")
     return path
 
 
 def export_analysis(
     state: AnalysisState, result: dict, out_dir: Path, started: float | None = None
 ) -> dict[str, Path]:
-    """Write every file, result.json last so its timings include the export's own seconds
-    (and, given ``started``, a ``perf_counter`` reading, the total since then)."""
+    """Write the outputs into a new sibling folder, then put it in place of ``out_dir``.
+
+    A re-run therefore never leaves the previous run's script or report beside a new
+    result (an interrupted export leaves the old folder whole). A folder that holds files
+    of its own besides our outputs is not swapped away: our outputs in it are replaced,
+    and those this run did not write are removed. result.json is written last so its
+    timings include the export's own seconds (and, given ``started``, a ``perf_counter``
+    reading, the total since then).
+    """
     began = time.perf_counter()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = {}
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.parent / f".{out_dir.name}.new-{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        names = list(_write_outputs(state, result, staging))
+        timings = result.setdefault("timings_s", {})
+        timings["export"] = round(time.perf_counter() - began, 4)
+        if started is not None:
+            timings["total"] = round(time.perf_counter() - started, 4)
+        _write(
+            staging / "result.json",
+            json.dumps(_finite(result), indent=2, default=str, allow_nan=False),
+        )
+        _put_in_place(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {name: out_dir / name for name in [*names, "result.json"]}
+
+
+def _write_outputs(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
     if state.get("estimation"):
-        written.update(_write_analysis(state, result, out_dir))
-    elif state.get("bounds"):
-        written.update(_export_bounds(state, result, out_dir))
-    timings = result.setdefault("timings_s", {})
-    timings["export"] = round(time.perf_counter() - began, 4)
-    if started is not None:
-        timings["total"] = round(time.perf_counter() - started, 4)
-    written["result.json"] = _write(
-        out_dir / "result.json",
-        json.dumps(_finite(result), indent=2, default=str, allow_nan=False),
-    )
-    return written
+        return _write_analysis(state, result, out_dir)
+    if state.get("bounds"):
+        return _export_bounds(state, result, out_dir)
+    return {}
 
 
 def _write_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
@@ -90,6 +112,29 @@ def _write_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[s
         written["design.png"] = _write(out_dir / "design.png", Path(picture).read_bytes())
     written["report.md"] = _write(out_dir / "report.md", render_report(state, result))
     return written
+
+
+def _put_in_place(staging: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        staging.rename(out_dir)
+        return
+    if out_dir.is_dir() and {p.name for p in out_dir.iterdir()} <= set(OUTPUT_NAMES):
+        old = out_dir.parent / f".{out_dir.name}.old-{uuid.uuid4().hex[:8]}"
+        out_dir.rename(old)
+        try:
+            staging.rename(out_dir)
+        except OSError:
+            old.rename(out_dir)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    if not out_dir.is_dir():
+        raise InputError(f"{out_dir} is a file, not a folder; choose another --out folder.")
+    for name in OUTPUT_NAMES:  # a folder with other files: swap ours one by one
+        if (staging / name).exists():
+            os.replace(staging / name, out_dir / name)
+        else:
+            (out_dir / name).unlink(missing_ok=True)
 
 
 def _export_bounds(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
@@ -124,9 +169,10 @@ def _design_lines(design: dict | None) -> list[str]:
     """The study design: which, why, what it assumes, and its diagnostics."""
     if not design:
         return []
-    lines = ["", f"## Study design: {design['kind']}", "", design["why"]]
+    lines = ["", f"## Study design: {design['kind']}", "", neutralize(design["why"])]
     if design["columns"]:
-        lines += ["", "Columns: " + ", ".join(f"{k} = {v}" for k, v in design["columns"].items())]
+        named = ", ".join(f"{k} = {v}" for k, v in design["columns"].items())
+        lines += ["", "Columns: " + escape_markdown(named)]
     if design["diagnostics"]:
         lines += [
             "",
@@ -137,9 +183,7 @@ def _design_lines(design: dict | None) -> list[str]:
         ]
     if design["assumptions"]:
         lines += ["", "| assumption | testable | reading |", "|---|---|---|"]
-        lines += [
-            f"| {a['name']} | {a['testable']} | {a['reading']} |" for a in design["assumptions"]
-        ]
+        lines += [_row(a["name"], a["testable"], a["reading"]) for a in design["assumptions"]]
     return lines
 
 
@@ -147,17 +191,21 @@ def _answer(state: AnalysisState, result: dict) -> list[str]:
     lines = [
         "## Answer",
         "",
-        state["estimation"]["reading"],
+        neutralize(state["estimation"]["reading"]),
         "",
         "| estimator | estimand | estimate | 95% low | 95% high |",
         "|---|---|---|---|---|",
     ]
-    for row in [result["estimate"], *result["alternatives"]]:
-        lines.append(
-            f"| {row['label'] or row['method']} | {row['estimand']} | "
-            f"{_number(row['value'])} | {_number(row['ci_low'])} | "
-            f"{_number(row['ci_high'])} |"
+    lines += [
+        _row(
+            row["label"] or row["method"],
+            row["estimand"],
+            _number(row["value"]),
+            _number(row["ci_low"]),
+            _number(row["ci_high"]),
         )
+        for row in [result["estimate"], *result["alternatives"]]
+    ]
     return lines
 
 
@@ -174,7 +222,7 @@ def _bounds_answer(state: AnalysisState) -> list[str]:
         "## Answer: a range, not a point",
         "",
         "The effect is not point-identified under this graph; the data still bound it. "
-        + bounds["reading"],
+        + neutralize(bounds["reading"]),
         "",
         "![bounds under each set of assumptions](bounds.png)",
         "",
@@ -183,8 +231,13 @@ def _bounds_answer(state: AnalysisState) -> list[str]:
     ]
     for b in bounds["bounds"]:
         lines.append(
-            f"| {LABELS[b['kind']]} | {_effect(b['low'])} | {_effect(b['high'])} | "
-            f"{b['sign']} | {b['assumptions']} |"
+            _row(
+                LABELS[b["kind"]],
+                _effect(b["low"]),
+                _effect(b["high"]),
+                b["sign"],
+                b["assumptions"],
+            )
         )
     lines += [
         "",
@@ -198,12 +251,21 @@ def _bounds_answer(state: AnalysisState) -> list[str]:
     return lines
 
 
+def _row(*cells: object) -> str:
+    return "| " + " | ".join(table_cell(cell) for cell in cells) + " |"
+
+
 def render_report(state: AnalysisState, result: dict) -> str:
-    """The report a colleague can read: answer first, then every assumption behind it."""
+    """The report a colleague can read: answer first, then every assumption behind it.
+
+    Names, levels and notes come from the data (or an LLM), so each is escaped: a column
+    named like a link or an image tag stays text, and a '|' cannot break a table.
+    """
     estimate = result["estimate"]
-    lines = [f"# Effect of {result['treatment']} on {result['outcome']}", ""]
+    treatment, outcome = escape_markdown(result["treatment"]), escape_markdown(result["outcome"])
+    lines = [f"# Effect of {treatment} on {outcome}", ""]
     if result.get("question"):
-        lines += [f"Question: *{result['question']}*", ""]
+        lines += [f"Question: *{escape_markdown(result['question'])}*", ""]
     lines += _answer(state, result) if estimate else _bounds_answer(state)
     lines += _design_lines(result.get("design"))
     if (state.get("estimation") or {}).get("picture"):
@@ -218,8 +280,7 @@ def render_report(state: AnalysisState, result: dict) -> str:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {e['cause']} | {e['effect']} | {e['source']} | {e['note']} |"
-        for e in result["graph"]["edges"]
+        _row(e["cause"], e["effect"], e["source"], e["note"]) for e in result["graph"]["edges"]
     ]
     if result["roles"]:
         lines += [
@@ -229,11 +290,8 @@ def render_report(state: AnalysisState, result: dict) -> str:
             "| variable | role | source | evidence |",
             "|---|---|---|---|",
         ]
-        lines += [
-            f"| {r['name']} | {r['role']} | {r['source']} | {r['evidence']} |"
-            for r in result["roles"]
-        ]
-    lines += ["", "## Identification", "", result["identification"]["reading"] or ""]
+        lines += [_row(r["name"], r["role"], r["source"], r["evidence"]) for r in result["roles"]]
+    lines += ["", "## Identification", "", neutralize(result["identification"]["reading"] or "")]
     if result["refutations"]:
         lines += [
             "",
@@ -243,13 +301,21 @@ def render_report(state: AnalysisState, result: dict) -> str:
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {r['name']} | {r['status']} | {_number(r['new_effect'])} | "
-            f"{_number(r['p_value'])} | {r['reading']} |"
+            _row(
+                r["name"],
+                r["status"],
+                _number(r["new_effect"]),
+                _number(r["p_value"]),
+                r["reading"],
+            )
             for r in result["refutations"]
         ]
     if result["warnings"]:
         lines += ["", "## Warnings", ""]
-        lines += [f"- `{w['code']}` ({w['stage']}): {w['message']}" for w in result["warnings"]]
+        lines += [
+            neutralize(f"- `{w['code']}` ({w['stage']}): {' '.join(str(w['message']).split())}")
+            for w in result["warnings"]
+        ]
     if not estimate:  # the bounds' code is under the answer
         return "\n".join([*lines, ""])
     lines += [

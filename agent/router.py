@@ -97,7 +97,8 @@ class Table(BaseModel):
 
 
 class RunCode(BaseModel):
-    """Run Python on the data in the sandbox (df is loaded) and show its output."""
+    """Propose Python to run on the data in the sandbox (df is loaded); it is shown to the
+    analyst and runs only after they confirm."""
 
     code: str
 

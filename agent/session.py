@@ -19,6 +19,7 @@ from langgraph.types import Command
 
 from causal_assistant.agent.config import Settings
 from causal_assistant.agent.context import AgentContext
+from causal_assistant.agent.datastore import private_dir
 from causal_assistant.agent.export import export_analysis
 from causal_assistant.agent.graph import build_graph
 from causal_assistant.agent.reasoners.offline import OfflineReasoner
@@ -36,7 +37,8 @@ def checkpointer_for(settings: Settings) -> SqliteSaver:
     path = settings.checkpoint_path
     with _SAVERS_LOCK:
         if path not in _SAVERS:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent)
+            path.touch(mode=0o600)  # every thread of every user: for this user's eyes only
             connection = sqlite3.connect(path, check_same_thread=False)
             connection.execute("PRAGMA journal_mode=WAL")
             _SAVERS[path] = SqliteSaver(connection, serde=strict_serializer())
@@ -149,6 +151,7 @@ class Session:
             "timings_s": {RESET: True},
             "stage_code": {RESET: True},
             "custom_code": [RESET],
+            "proposed_code": None,
             "adjustment": None,
             "design": spec_for(method).estimand if method else None,
             "messages": [_said("user", question or f"Analyse {Path(data_path).name}")],
@@ -190,6 +193,8 @@ class Session:
         intent = parse_command(text)
         if intent.kind == "unknown" and self.router is not None:
             intent = self.router.route(text, self.values, self.pending())
+            if intent.kind == "run_code":  # the LLM wrote it: shown first, run on request
+                intent = intent.model_copy(update={"args": {**intent.args, "by_llm": True}})
         try:
             return handle(self, intent, text)
         finally:
@@ -198,11 +203,24 @@ class Session:
     def record(self, user_text: str, reply: str, **extra: Any) -> dict:
         """Keep a question and its answer in the conversation without running a stage."""
         custom = extra.pop("custom_code", None)
-        update: dict = {"messages": [_said("user", user_text), _said("assistant", reply, **extra)]}
+        proposal = {"proposed_code": extra.pop("proposed_code")} if "proposed_code" in extra else {}
+        update: dict = {
+            "messages": [_said("user", user_text), _said("assistant", reply, **extra)],
+            **proposal,
+        }
         if custom:
             update["custom_code"] = custom
         self.graph.update_state(self.config, update)
         return self.values
+
+    @property
+    def cancelled(self) -> bool:
+        return self.context.cancelled.is_set()
+
+    def cancel(self) -> None:
+        """The user left: stop the running analysis at its next stage or progress step and
+        refuse any later run, so an abandoned chat does not keep a core busy."""
+        self.context.cancelled.set()
 
     def _run(self, payload: Any, on_event: EventHandler | None) -> dict:
         handler = on_event or getattr(self, "_on_event", None)
@@ -211,6 +229,7 @@ class Session:
         for mode, event in self.graph.stream(
             payload, self.config, durability="sync", stream_mode=["updates", "custom"]
         ):
+            self.context.check_cancelled()
             if handler:
                 handler(mode, event)
         return self.values
@@ -242,8 +261,7 @@ class Session:
         """Keep sandbox figures as files; state holds only their paths."""
         import base64
 
-        folder = self.settings.home / "figures" / self.thread_id
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_dir(self.settings.home / "figures" / self.thread_id)
         paths = []
         for png in pngs_base64:
             path = folder / f"{uuid.uuid4().hex[:12]}.png"

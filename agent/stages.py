@@ -27,6 +27,7 @@ from causal_assistant.agent.study import (
     own_design,
 )
 from causal_assistant.tools.data.intake import (
+    UNUSABLE_KINDS,
     DatasetProfile,
     load_code,
     profile_table,
@@ -204,6 +205,7 @@ class Stages:
             )
             roles: list[dict] = []
         else:
+            self._check_width(profile, treatment, outcome)
             proposed = self.ctx.reasoner.propose_graph(
                 frame, profile, treatment, outcome, seed=seed
             )
@@ -216,6 +218,22 @@ class Stages:
             "messages": say(result.reading),
             **recorded("modeling", result, started),
         }
+
+    def _check_width(self, profile: DatasetProfile, treatment: str, outcome: str) -> None:
+        """Proposing a graph tests pairs of columns; past the cap it would run for hours."""
+        cap = self.ctx.settings.max_model_variables
+        usable = [
+            c.name
+            for c in profile.columns
+            if c.kind not in UNUSABLE_KINDS and c.name not in (treatment, outcome)
+        ]
+        if len(usable) > cap:
+            raise InputError(
+                f"The data have {len(usable)} usable columns besides {treatment} and "
+                f"{outcome}; proposing a graph handles at most {cap} "
+                "(CAUSAL_ASSISTANT_MAX_MODEL_VARIABLES). Give your own graph over the "
+                "columns that matter, or upload an extract with fewer columns."
+            )
 
     def critique(self, state: AnalysisState) -> dict:
         """Check the current graph (proposed, supplied or just edited) against the data and
@@ -370,7 +388,7 @@ class Stages:
             seed=state.get("seed", 0),
             simulations=self.ctx.settings.refutation_simulations,
             budget_s=self.ctx.settings.refutation_budget_s,
-            progress=lambda name, done: writer({"progress": {"refuter": name, "done": done}}),
+            progress=lambda name, done: self._progress(writer, name, done),
             on_plan=lambda plan: writer({"plan": plan.model_dump(mode="json")}),
         )
         return {
@@ -418,6 +436,10 @@ class Stages:
             "messages": say(result.reading),
             **recorded("refutation", result, started),
         }
+
+    def _progress(self, writer: Callable[[dict], None], name: str, done: float) -> None:
+        self.ctx.check_cancelled()  # a refuter's next step is where an abandoned run stops
+        writer({"progress": {"refuter": name, "done": done}})
 
     def review_refutation(self, state: AnalysisState) -> dict:
         """A failed refuter stops an interactive run until the user decides what to do;

@@ -73,6 +73,7 @@ class AnalysisState(TypedDict, total=False):
     # conversation
     messages: Annotated[list[dict], operator.add]
     custom_code: Annotated[list[str], extend_list]
+    proposed_code: dict | None  # {"code", "ran"}: LLM-written code, run only when confirmed
     stage: str
     error: str | None
     context: str | None  # the user's description of the data (untrusted text)

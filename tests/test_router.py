@@ -3,6 +3,7 @@
 from langchain_core.messages import AIMessage
 
 from causal_assistant.agent.config import Settings
+from causal_assistant.agent.conversation import LLM_CODE_MARK
 from causal_assistant.agent.reasoners.offline import OfflineReasoner
 from causal_assistant.agent.router import LLMRouter
 from causal_assistant.agent.session import Session
@@ -42,7 +43,7 @@ def test_fake_model_edits_approves_and_answers(isolated_home, training_csv) -> N
     assert "earnings_after" in sent
 
 
-def test_real_endpoint_code_and_failures(isolated_home, training_csv) -> None:
+def test_real_endpoint_code_and_failures(isolated_home, training_csv, tmp_path) -> None:
     script = [
         Reply.tool_call("RunCode", {"code": "print(int(df['age'].max()))"}),
         Reply.error(500, "boom"),
@@ -59,7 +60,18 @@ def test_real_endpoint_code_and_failures(isolated_home, training_csv) -> None:
         session = Session(settings, reasoner=OfflineReasoner())
         session.start(training_csv, treatment="treat", outcome="earnings_after", auto_approve=True)
         reply = session.send("what is the oldest participant's age?")["messages"][-1]
-        assert reply["content"].strip().endswith("```") and "59" in reply["content"]
+        # The LLM's code is shown, not run: no output until the analyst says so.
+        assert "not** run" in reply["content"] and "59" not in reply["content"]
+        assert reply["code"] == "print(int(df['age'].max()))"
+        reply = session.send("run it")["messages"][-1]  # offline command: no LLM request
+        assert "```\n59\n```" in reply["content"] and "keep the code" in reply["content"]
+        assert not session.values["custom_code"]  # not in the export unless asked
+        assert "no code from the LLM" in session.send("run it")["messages"][-1]["content"]
+        session.send("keep the code")
+        kept = session.values["custom_code"]
+        assert kept == [f"{LLM_CODE_MARK}\nprint(int(df['age'].max()))"]
+        script = (session.export(tmp_path / "out")["analysis.py"]).read_text()
+        assert LLM_CODE_MARK in script and "print(int(df['age'].max()))" in script
         for _ in range(2):
             reply = session.send("tell me something clever")["messages"][-1]["content"]
             assert "could not be reached" in reply and "help" in reply

@@ -352,22 +352,57 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
+def _tree_memory(root: int) -> int:
+    """Bytes the process tree under ``root`` holds: the sum of each process's proportional
+    share (PSS, so pages a fork shares are counted once), or its resident set where the
+    kernel does not show PSS."""
+    total, pending, seen = 0, [root], set()
+    while pending:
+        pid = pending.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        with suppress(OSError, ValueError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        total += _process_memory(pid)
+    return total
+
+
+def _process_memory(pid: int) -> int:
+    with suppress(OSError, ValueError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    with suppress(OSError, ValueError, IndexError):
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * resource.getpagesize()
+    return 0
+
+
 def _supervise(
-    process: subprocess.Popen[bytes], limits: SandboxLimits, outputs: list[IO[bytes]]
+    process: subprocess.Popen[bytes],
+    limits: SandboxLimits,
+    outputs: list[IO[bytes]],
+    watch_memory: bool,
 ) -> Stop | None:
-    """Wait for the code to exit, stopping it on the wall-clock or output-flood limit.
+    """Wait for the code to exit, stopping it on the wall-clock or output-flood limit, and
+    on the memory limit for the whole tree when no memory cgroup enforces it (a non-root
+    user cannot make one; each process's own RLIMIT_AS bounds the overshoot between polls).
 
     The exit is observed without reaping (WNOWAIT), so the process-group id stays ours
     while we kill any children the code left running.
     """
     deadline = time.monotonic() + limits.wall_seconds
     flood = _FLOOD_FACTOR * limits.output_bytes
+    memory = limits.memory_mb * 1024 * 1024
     stopped: Stop | None = None
     while os.waitid(os.P_PID, process.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
         if time.monotonic() >= deadline:
             stopped = "time_limit"
         elif any(os.fstat(stream.fileno()).st_size > flood for stream in outputs):
             stopped = "output_limit"
+        elif watch_memory and _tree_memory(process.pid) > memory:
+            stopped = "memory_limit"
         if stopped:
             break
         time.sleep(_POLL_SECONDS)
@@ -561,7 +596,14 @@ def run_in_sandbox(
             start_new_session=True,
             preexec_fn=lambda: _restrict_child(limits, cgroup_procs, nproc),
         )
-        supervised = _supervise(process, limits, [stdout_file, stderr_file])
+        memory_cgroup = any(
+            (procs.parent / limit).exists()
+            for procs in cgroup_procs
+            for _, limit in _CGROUPS["memory"]
+        )
+        supervised = _supervise(
+            process, limits, [stdout_file, stderr_file], watch_memory=not memory_cgroup
+        )
         duration = time.monotonic() - started
         stdout = _read_capped(stdout_file, limits.output_bytes)
         stderr = _read_capped(stderr_file, limits.output_bytes)

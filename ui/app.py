@@ -14,7 +14,6 @@ import hmac
 import importlib.util
 import logging
 import os
-import shutil
 import sqlite3
 import time
 import uuid
@@ -28,6 +27,8 @@ from chainlit.context import local_steps
 from chainlit.utils import utc_now
 
 from causal_assistant.agent.config import Settings
+from causal_assistant.agent.context import RunCancelled
+from causal_assistant.agent.datastore import private_dir, write_private
 from causal_assistant.agent.session import Session
 from causal_assistant.tools.data.context import clean_context, is_description, read_context
 from causal_assistant.tools.errors import InputError
@@ -151,7 +152,8 @@ CREATE TABLE IF NOT EXISTS feedbacks ("id" TEXT PRIMARY KEY, "forId" TEXT NOT NU
 def history_database(home: Path) -> Path:
     """The chat history database under CAUSAL_ASSISTANT_HOME, created on first use."""
     path = home / "chainlit.sqlite"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
+    path.touch(mode=0o600)
     with sqlite3.connect(path) as db:
         db.executescript(CHAINLIT_SCHEMA)
     return path
@@ -179,7 +181,12 @@ if (
 
 
 def current_session() -> Session | None:
-    return cl.user_session.get("session")
+    """This browser's analysis; one cancelled when the socket dropped is picked up again
+    from its checkpoint if the same browser session comes back."""
+    session: Session | None = cl.user_session.get("session")
+    if session is not None and session.cancelled:
+        session = new_session(session.thread_id)
+    return session
 
 
 def new_session(thread_id: str | None = None) -> Session:
@@ -212,6 +219,14 @@ async def starters(user: cl.User | None = None, language: str | None = None) -> 
 async def on_chat_start() -> None:
     cl.user_session.set("session", None)
     _lock()
+
+
+@cl.on_chat_end
+async def on_chat_end() -> None:
+    """The browser left: stop its running analysis rather than finish it for nobody."""
+    session: Session | None = cl.user_session.get("session")
+    if session is not None:
+        session.cancel()
 
 
 @cl.on_chat_resume
@@ -262,12 +277,10 @@ async def store_upload(name: str, path: str, size: int | None) -> Path | None:
     size = size if size is not None else Path(path).stat().st_size
     problem = render.upload_problem(name, size, SETTINGS.max_upload_mb)
     if problem:
-        await cl.Message(content=problem, author=APP_NAME).send()
+        await cl.Message(content=render.neutralize(problem), author=APP_NAME).send()
         return None
     target = SETTINGS.home / "uploads" / uuid.uuid4().hex[:16] / render.safe_filename(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    await cl.make_async(shutil.copyfile)(path, target)
-    return target
+    return await cl.make_async(write_private)(Path(path), target)
 
 
 async def ask_for_file() -> Path | None:
@@ -436,10 +449,14 @@ async def run_turn(
             break
         try:
             state = work.result()
+        except RunCancelled:  # the user left; there is nobody to tell
+            log.info("analysis %s cancelled after its user left", session.thread_id)
+            return None
         except Exception as exc:  # our fault: say so in one line and keep the trace in the log
             log.exception("agent turn failed")
             await cl.ErrorMessage(
-                content=f"Internal error: {type(exc).__name__}: {exc}", author=APP_NAME
+                content=render.neutralize(f"Internal error: {type(exc).__name__}: {exc}"),
+                author=APP_NAME,
             ).send()
             return None
         if turn.ran:  # the analysis moved on, so the old question's buttons are stale
@@ -479,7 +496,9 @@ async def show_outcome(
     if errors and state.get("choices"):
         return await show_choices(state["choices"])
     for error in errors:
-        await cl.Message(content=f"**I had to stop:** {error}", author=APP_NAME).send()
+        await cl.Message(
+            content=render.neutralize(f"**I had to stop:** {error}"), author=APP_NAME
+        ).send()
     pending = await cl.make_async(session.pending)()
     if pending and ran & {
         "modeling",
@@ -581,7 +600,9 @@ async def export_files(session: Session) -> list[cl.File]:
         written = await cl.make_async(session.export)(session.export_dir())
     except Exception as exc:
         log.exception("export failed")
-        await cl.Message(content=f"Could not export: {exc}", author=APP_NAME).send()
+        await cl.Message(
+            content=render.neutralize(f"Could not export: {exc}"), author=APP_NAME
+        ).send()
         return []
     return [
         cl.File(name=name, path=str(written[name]), display="inline")
@@ -617,7 +638,7 @@ async def on_message(message: cl.Message) -> None:
         try:
             descriptions.append(await cl.make_async(read_context)(stored))
         except InputError as exc:
-            await cl.Message(content=str(exc), author=APP_NAME).send()
+            await cl.Message(content=render.neutralize(str(exc)), author=APP_NAME).send()
             return
     if descriptions:
         cl.user_session.set("context", "\n\n".join(descriptions))
@@ -657,6 +678,7 @@ async def start_analysis(data_path: Path, question: str | None) -> None:
     """Every new dataset starts a new analysis thread, so nothing of an earlier one leaks
     into it; the user's description of the data (if any) goes with it."""
     session = new_session()
+    await save_link()
     await run_turn(
         session, session.start, data_path, question=question, context=cl.user_session.get("context")
     )
@@ -692,6 +714,22 @@ async def keep_description(description: str) -> None:
             "now upload the data table and ask your question.",
             author=APP_NAME,
         ).send()
+
+
+async def save_link() -> None:
+    """Store the chat thread's link to its analysis now: Chainlit saves the user session
+    only when the socket closes, which a crash or a killed server never does."""
+    from chainlit.context import context
+    from chainlit.data import get_data_layer
+    from chainlit.socket import persist_user_session
+
+    socket = context.session
+    if get_data_layer() is None or not getattr(socket, "thread_id", None):
+        return
+    try:
+        await persist_user_session(socket.thread_id, socket.to_persistable())
+    except Exception:  # the history store is optional; the analysis runs without it
+        log.warning("could not save the chat's link to its analysis", exc_info=True)
 
 
 # --------------------------------------------------------------------------- buttons

@@ -180,8 +180,9 @@ def chat(args: argparse.Namespace) -> int:
     problem = public_host_problem(args.host, login)
     if problem:
         raise InputError(problem)
-    app_root = settings.home / "chainlit"
-    app_root.mkdir(parents=True, exist_ok=True)
+    from causal_assistant.agent.datastore import private_dir
+
+    app_root = private_dir(settings.home / "chainlit")
     app = Path(__file__).with_name("app.py")
     env = {**os.environ, "CHAINLIT_APP_ROOT": str(app_root)}
     address = f"http://{_url_host(args.host)}:{args.port}/"

@@ -18,6 +18,7 @@ from typing import Any
 
 from causal_assistant.tools.data.context import MARKDOWN_SUFFIXES
 from causal_assistant.tools.data.intake import SUPPORTED_SUFFIXES
+from causal_assistant.tools.text import code_block, neutralize, table_cell
 
 STAGE_TITLES: dict[str, str] = {
     "intake": "Intake",
@@ -125,8 +126,8 @@ def exact(value: float | None) -> str:
 
 
 def _cell(value: Any) -> str:
-    text = number(value) if isinstance(value, (int, float)) else str(value or "")
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell: one line, its pipes escaped, nothing in it a link, image or HTML."""
+    return table_cell(number(value) if isinstance(value, (int, float)) else str(value or ""))
 
 
 def markdown_table(
@@ -146,11 +147,6 @@ def markdown_table(
     if len(rows) > max_rows:
         lines.append(f"\n*{len(rows) - max_rows} more rows not shown.*")
     return "\n".join(lines)
-
-
-def code_block(code: str, language: str = "python") -> str:
-    fence = "````" if "```" in code else "```"
-    return f"{fence}{language}\n{code.rstrip()}\n{fence}"
 
 
 # --------------------------------------------------------------------------- data and graph
@@ -280,7 +276,7 @@ def approval_markdown(state: Mapping[str, Any], pending: Mapping[str, Any] | Non
         f"the *{PROVENANCE}* table under the picture.",
         pending_prompt(pending),
     ]
-    return "\n\n".join(p for p in parts if p)
+    return neutralize("\n\n".join(p for p in parts if p))
 
 
 def graph_details(state: Mapping[str, Any]) -> str:
@@ -292,7 +288,7 @@ def graph_details(state: Mapping[str, Any]) -> str:
     if roles:
         parts.append("**Roles**\n\n" + roles)
     parts.append("**Edges and where they came from**\n\n" + edge_table(state.get("graph") or {}))
-    return "\n\n".join(parts)
+    return neutralize("\n\n".join(parts))
 
 
 # --------------------------------------------------------------------------- stages
@@ -408,7 +404,13 @@ def stage_view(
         inputs, output = "", said
     if update.get("error") and update["error"] not in output:
         output = "\n\n".join(p for p in [output, f"**Stopped:** {update['error']}"] if p)
-    return StageView(stage=stage, title=title, input=inputs, output=output, pictures=pictures)
+    return StageView(
+        stage=stage,
+        title=title,
+        input=neutralize(inputs),
+        output=neutralize(output),
+        pictures=pictures,
+    )
 
 
 def progress_markdown(progress: Mapping[str, float], width: int = 20) -> str:
@@ -511,7 +513,7 @@ def final_answer(state: Mapping[str, Any], result: Mapping[str, Any]) -> str:
         "Download the script, notebook and report below; `python analysis.py` "
         "reproduces the estimate."
     )
-    return "\n\n".join(p for p in parts if p)
+    return neutralize("\n\n".join(p for p in parts if p))
 
 
 def pending_prompt(pending: Mapping[str, Any] | None) -> str:
@@ -519,8 +521,8 @@ def pending_prompt(pending: Mapping[str, Any] | None) -> str:
         return ""
     if pending.get("kind") == "review_refutation":
         failed = ", ".join(pending.get("failed") or [])
-        return f"**A stress test failed** ({failed}). {pending.get('question', '')}"
-    return pending.get("question", "")
+        return neutralize(f"**A stress test failed** ({failed}). {pending.get('question', '')}")
+    return neutralize(pending.get("question", ""))
 
 
 def buttons_for(state: Mapping[str, Any], pending: Mapping[str, Any] | None) -> list[ButtonSpec]:
@@ -564,7 +566,7 @@ def edit_help(state: Mapping[str, Any]) -> str:
         if edges
         else "`add edge age -> treat`"
     )
-    return (
+    return neutralize(
         "Type an edit and send it, for example " + example + ", `add edge A -> B`, "
         "`reverse edge A -> B`, `mark X unobserved` or `mark X post-treatment`. "
         "Ask `why X?` to see where an edge came from; say `approve` when it is right."
@@ -584,8 +586,9 @@ def message_markdown(message: Mapping[str, Any]) -> str:
     if message.get("table"):
         parts.append(message_table(message["table"]))
     if message.get("code"):
-        parts.append("Code run:\n\n" + code_block(message["code"]))
-    return "\n\n".join(p for p in parts if p)
+        label = message.get("code_label") or "Code run"
+        parts.append(f"{label}:\n\n" + code_block(message["code"]))
+    return neutralize("\n\n".join(p for p in parts if p))
 
 
 def message_pictures(message: Mapping[str, Any]) -> list[Picture]:

@@ -182,8 +182,26 @@ def _row_index_option(header: list) -> dict:
     return {}
 
 
-def load_table(path: str | Path, *, max_bytes: int | None = None) -> pd.DataFrame:
-    """Read a CSV/TSV/Parquet/Excel file, refusing anything unusable with one clear line."""
+MAX_COLUMNS = 300
+MAX_CELLS = 30_000_000
+# The smallest an .xlsx cell can be in its sheet's XML (<c r="A1"><v>1</v></c>), so the
+# uncompressed size bounds the cells however the sheet's own dimension tag is forged.
+_XLSX_CELL_BYTES = 20
+
+
+def load_table(
+    path: str | Path,
+    *,
+    max_bytes: int | None = None,
+    max_columns: int = MAX_COLUMNS,
+    max_cells: int = MAX_CELLS,
+) -> pd.DataFrame:
+    """Read a CSV/TSV/Parquet/Excel file, refusing anything unusable with one clear line.
+
+    The size limits are checked before the table is read (header, Parquet metadata, a
+    count of lines, the Excel archive's directory), so a small file that unpacks into a
+    huge table is refused before it takes the memory.
+    """
     path = Path(path)
     suffix = _checked_suffix(path)
     size = path.stat().st_size
@@ -202,6 +220,7 @@ def load_table(path: str | Path, *, max_bytes: int | None = None) -> pd.DataFram
     else:
         header = _read(path, suffix, lambda: pq.read_schema(path).names)
     _check_header(header[1:] if "index_col" in kwargs else header)
+    _check_size(path, reader, len(header), max_columns, max_cells)
     df = _read(path, suffix, lambda: getattr(pd, reader)(path, **kwargs))
     if suffix in _EXCEL_SUFFIXES:
         df = df.rename(columns=str)
@@ -217,6 +236,48 @@ def load_table(path: str | Path, *, max_bytes: int | None = None) -> pd.DataFram
     if len(numeric) and bool(np.isinf(df[numeric].to_numpy(dtype=float, na_value=np.nan)).any()):
         df[numeric] = df[numeric].replace([np.inf, -np.inf], np.nan)
     return df
+
+
+def _check_size(path: Path, reader: str, n_columns: int, max_columns: int, max_cells: int) -> None:
+    """Refuse a table over the column or cell limit from what the file says of itself."""
+    if n_columns > max_columns:
+        raise InputError(
+            f"'{path.name}' has {n_columns:,} columns, over the limit of {max_columns:,} "
+            "(CAUSAL_ASSISTANT_MAX_COLUMNS); keep the columns your question needs and upload "
+            "that extract."
+        )
+    if reader == "read_parquet":
+        rows = _read(path, path.suffix.lower(), lambda: pq.read_metadata(path).num_rows)
+        where = "by its metadata"
+    elif reader == "read_excel":
+        rows = _xlsx_cell_bound(path) // max(n_columns, 1)
+        where = "unpacked"
+    else:
+        rows = _line_count(path)
+        where = "by its line count"
+    if rows * n_columns > max_cells:
+        raise InputError(
+            f"'{path.name}' holds {rows:,} rows × {n_columns:,} columns {where}, over the "
+            f"limit of {max_cells:,} cells (CAUSAL_ASSISTANT_MAX_CELLS); upload a sample or "
+            "fewer columns."
+        )
+
+
+def _line_count(path: Path) -> int:
+    count = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            count += block.count(b"\n")
+    return count
+
+
+def _xlsx_cell_bound(path: Path) -> int:
+    """The most cells an .xlsx can hold, from its sheets' uncompressed sizes (0 for .xls)."""
+    if not zipfile.is_zipfile(path):
+        return 0
+    with zipfile.ZipFile(path) as archive:
+        sheets = [i for i in archive.infolist() if i.filename.startswith("xl/worksheets/")]
+        return sum(info.file_size for info in sheets) // _XLSX_CELL_BYTES
 
 
 def _drop_row_labels(df: pd.DataFrame, path: Path) -> pd.DataFrame:

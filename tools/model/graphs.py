@@ -146,6 +146,7 @@ def parse_graph(
     text: str, fmt: GraphFormat | None = None, *, source: EdgeSource = "user"
 ) -> CausalGraph:
     """Parse DOT, GML or an edge list; ``fmt=None`` tells them apart from the text."""
+    _check_size(text)
     fmt = fmt or _sniff_format(text)
     if fmt == "dot":
         return _DotParser(text, source).parse()
@@ -169,16 +170,49 @@ def read_graph(path: str | Path) -> CausalGraph:
 
 _LEADING_COMMENTS = re.compile(r"\A(?:\s+|//[^\n]*|#[^\n]*|/\*.*?\*/)*", re.DOTALL)
 _DOT_START = re.compile(r"(?:strict\s+)?(?:di)?graph\b[^\[{]*\{", re.IGNORECASE)
-_GML_START = re.compile(r'(?:\w+\s+(?:"[^"]*"|\S+)\s+)*graph\s*\[', re.IGNORECASE)
+# GML may open with top-level "key value" pairs (Creator "x", Version 1) before "graph [".
+# One pair per match, stepped through in a loop: a single regex with a repeated group
+# backtracks exponentially on a long line of words that never reaches "graph [".
+_GML_GRAPH = re.compile(r"graph\s*\[", re.IGNORECASE)
+_GML_PAIR = re.compile(r'\w+\s+(?:"[^"]*"|\S+)\s+')
+_GML_MAX_HEADER_PAIRS = 50
+MAX_GRAPH_CHARS = 1_000_000
+MAX_GRAPH_NODES = 2_000
+MAX_GRAPH_EDGES = 20_000
 
 
 def _sniff_format(text: str) -> GraphFormat:
+    """DOT, GML or an edge list, in time linear in the text."""
     body = text[_LEADING_COMMENTS.match(text).end() :]
     if _DOT_START.match(body):
         return "dot"
-    if _GML_START.match(body):
-        return "gml"
+    position = 0
+    for _ in range(_GML_MAX_HEADER_PAIRS):
+        if _GML_GRAPH.match(body, position):
+            return "gml"
+        pair = _GML_PAIR.match(body, position)
+        if pair is None:
+            break
+        position = pair.end()
     return "edges"
+
+
+def _check_size(text: str) -> None:
+    if len(text) > MAX_GRAPH_CHARS:
+        raise GraphError(
+            f"The graph text has {len(text):,} characters, over the {MAX_GRAPH_CHARS:,} limit; "
+            "a causal graph over the data's columns is far smaller."
+        )
+
+
+def _check_counts(nodes: int, edges: int) -> None:
+    """Refuse a graph too big to analyse before it is built (``{a b ...} -> {c d ...}`` in
+    DOT makes every pair an edge, so a few KB of text can ask for millions)."""
+    if nodes > MAX_GRAPH_NODES or edges > MAX_GRAPH_EDGES:
+        raise GraphError(
+            f"The graph would have {nodes:,} nodes and {edges:,} edges, over the limits of "
+            f"{MAX_GRAPH_NODES:,} nodes and {MAX_GRAPH_EDGES:,} edges; give a smaller graph."
+        )
 
 
 def _build(
@@ -210,6 +244,7 @@ def _build(
 
 def _parse_gml(text: str, source: EdgeSource) -> CausalGraph:
     graph = _read_gml(text)
+    _check_counts(graph.number_of_nodes(), graph.number_of_edges())
     if not graph.is_directed():
         raise GraphError(
             "The GML graph is undirected; add 'directed 1' inside 'graph [' so "
@@ -271,6 +306,7 @@ def _parse_edge_list(text: str, source: EdgeSource) -> CausalGraph:
         names = _edge_line(line, number)
         nodes += names
         edges += [(cause, effect, {}) for cause, effect in zip(names, names[1:], strict=False)]
+    _check_counts(len(set(nodes)), len(edges))
     return _build(nodes, edges, source)
 
 
@@ -499,6 +535,7 @@ class _DotParser:
             operands.append(self._operand(depth))
         attrs = self._attributes() if self._peek().kind == "[" else {}
         for causes, effects in zip(operands, operands[1:], strict=False):
+            _check_counts(len(self.nodes), len(self.edges) + len(causes) * len(effects))
             self.edges += [(c, e, dict(attrs)) for c in causes for e in effects]
         return _unique(node for operand in operands for node in operand)
 
@@ -512,6 +549,8 @@ class _DotParser:
             return self._statements(depth + 1)
         name = self._node_name()
         self.nodes.setdefault(name, {})
+        if len(self.nodes) > MAX_GRAPH_NODES:
+            _check_counts(len(self.nodes), len(self.edges))
         return [name]
 
     def _node_name(self) -> str:
