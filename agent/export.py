@@ -85,6 +85,38 @@ def _number(value: object) -> str:
     return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _critique_lines(critique: dict) -> list[str]:
+    """The data's critique and the reasoner's side by side, disagreements listed."""
+    reasoner = critique.get("reasoner") or {}
+    if not (critique.get("data") or reasoner):
+        return []
+    lines = ["", "## Critique of the graph", "", f"From the data: {critique.get('data') or ''}"]
+    if reasoner:
+        lines += ["", f"From the {reasoner['source']} reasoner: {reasoner['reading']}", ""]
+        lines += [
+            f"- {p['kind']} ({p['source']}, confidence {p['confidence']:.1f}): {p['claim']} "
+            f"Check: {p['check']}"
+            for p in reasoner["points"]
+        ]
+        lines += [
+            f"- unmeasured common cause {u['name']} ({u['source']}, confidence "
+            f"{u['confidence']:.1f}{', added as a latent node' if u['added'] else ''}): "
+            f"{u['rationale']}"
+            for u in reasoner["latents"]
+        ]
+    if critique.get("disagreements"):
+        lines += ["", "Where the two critiques disagree:", ""]
+        lines += [f"- {d}" for d in critique["disagreements"]]
+    if critique.get("proposals"):
+        lines += ["", "Proposed instruments and negative controls, checked in the data:", ""]
+        lines += [
+            f"- {p['kind']} {p['name']} ({p['source']}): {p.get('status', 'unchecked')}. "
+            f"{p.get('reading', '')} Argument: {p['argument']}"
+            for p in critique["proposals"]
+        ]
+    return lines
+
+
 def render_report(state: AnalysisState, result: dict) -> str:
     """The report a colleague can read: answer first, then every assumption behind it."""
     estimate = result["estimate"]
@@ -96,6 +128,7 @@ def render_report(state: AnalysisState, result: dict) -> str:
         "",
         state["estimation"]["reading"],
         "",
+        *([result["explanation"], ""] if result.get("explanation") else []),
         "| estimator | target | estimate | 95% low | 95% high |",
         "|---|---|---|---|---|",
     ]
@@ -130,6 +163,7 @@ def render_report(state: AnalysisState, result: dict) -> str:
             f"| {r['name']} | {r['role']} | {r['source']} | {r['evidence']} |"
             for r in result["roles"]
         ]
+    lines += _critique_lines(result.get("critique") or {})
     lines += ["", "## Identification", "", result["identification"]["reading"] or ""]
     if result["refutations"]:
         lines += [
