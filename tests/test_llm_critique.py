@@ -330,7 +330,8 @@ def test_template_checks() -> None:
 def test_headless_run_keeps_the_latent_in_result_json(tmp_path, training) -> None:
     """The whole agent with the LLM naming a hidden confounder: result.json's graph holds
     it as an unobserved node with the LLM's rationale, and identification then says the
-    effect is not point-identified because of it."""
+    effect is not point-identified because of it. The description (an injection attempt)
+    rides in every call's data block."""
     from causal_assistant.agent.session import Session
 
     answers = {
@@ -365,8 +366,12 @@ def test_headless_run_keeps_the_latent_in_result_json(tmp_path, training) -> Non
             home=tmp_path / "home", api_key="test", base_url=server.base_url, llm_timeout_s=5
         )
         session = Session(settings)
-        session.start(csv, question="Does treat raise earnings_after?", auto_approve=True)
+        session.start(
+            csv, question="Does treat raise earnings_after?", auto_approve=True, context=INJECTION
+        )
         result = session.result()
+    assert [_schema_name(r) for r in server.requests] == list(answers)
+    assert all(data_block(r)["description"] == INJECTION for r in server.requests)
     graph = result["graph"]
     assert "motivation" in graph["unobserved"] and "motivation" in graph["nodes"]
     latent_edges = [e for e in graph["edges"] if e["cause"] == "motivation"]
