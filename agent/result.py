@@ -35,7 +35,7 @@ def _critique(critique: dict) -> dict:
     review = critique.get("reasoner") or {}
     checks = {(c["kind"], c["name"]): c for c in (review.get("checks") or {}).get("checks", [])}
     return {
-        "data": critique.get("reading"),
+        "data": (critique.get("checks") or {}).get("reading"),
         "reasoner": review.get("critique"),
         "disagreements": review.get("disagreements", []),
         "proposals": [

@@ -378,5 +378,6 @@ def test_headless_run_keeps_the_latent_in_result_json(tmp_path, training) -> Non
     assert {e["effect"] for e in latent_edges} == {TREAT, OUTCOME}
     assert all(e["source"] == "llm" and "motivated people" in e["note"] for e in latent_edges)
     assert result["critique"]["reasoner"]["latents"][0]["added"]
+    assert "LLM critique" not in result["critique"]["data"], "the data's own reading, apart"
     assert "motivation" in result["identification"]["reading"]
     assert "llm_fallback" not in [w["code"] for w in result["warnings"]]
