@@ -18,6 +18,9 @@ HELP = """Things you can say (offline commands; with an LLM, plain words work to
 - `mark X unobserved`, `mark X post-treatment` — change what a variable is
 - `why X?` / `why did you adjust for X?` — where an edge or a choice came from
 - `use matching` (or weighting, stratification, regression, iv, frontdoor) — change estimator
+- `this is a randomised trial`, `use instrument Z`, `use difference in differences with unit
+  state and time year`, `use regression discontinuity with running score and cutoff 50`,
+  `design backdoor` (or auto, rct, iv, frontdoor, did, rdd) — choose the study design
 - `target att` (or ate, atc) — change which effect is estimated
 - `treatment X`, `outcome Y` — change the question
 - `effect of X on Y` (or any causal question) — a new analysis of the same data
@@ -33,6 +36,7 @@ STAGE_WORDS = {
     "intake": "intake",
     "data": "intake",
     "question": "question",
+    "design": "design",
     "modeling": "modeling",
     "modelling": "modeling",
     "graph": "modeling",
@@ -43,6 +47,33 @@ STAGE_WORDS = {
     "refuters": "refutation",
     "report": "report",
 }
+# Designs a chat message may name ("use X"); backdoor/front door/iv alone name estimators.
+DESIGN_WORDS = (
+    r"difference[- ]in[- ]differences?|diff[- ]in[- ]diffs?|did|regression discontinuity"
+    r"|rdd|randomi[sz]ed (?:controlled )?(?:trial|experiment)|rct|instrumental variables?"
+)
+DESIGN_KINDS = {
+    "diff": "did",
+    "difference": "did",
+    "did": "did",
+    "regression": "rdd",
+    "rdd": "rdd",
+    "rd": "rdd",
+    "randomised": "rct",
+    "randomized": "rct",
+    "experiment": "rct",
+    "rct": "rct",
+    "a/b": "rct",
+    "instrumental": "iv",
+    "iv": "iv",
+    "backdoor": "backdoor",
+    "frontdoor": "frontdoor",
+    "front": "frontdoor",
+    "auto": "auto",
+}
+DESIGN_COLUMN_WORDS = (
+    r"(?P<role>unit|time|cluster|running|cutoff|instruments?)\s+(?P<name>[^\s,;]+)"
+)
 SHOW_WORDS = ("graph", "estimate", "refutations", "data", "warnings")
 # A name is bare, or wrapped in one kind of quote; the quoted form may hold other quote
 # characters and arrows ("it's" -> y, `a->b` -> y). The quote group is dropped from args.
@@ -78,6 +109,21 @@ def parse_command(text: str) -> Intent:
             r"(?P<what>unobserved|latent|post[- ]?treatment)$",
         ),
         ("target", r"^(?:target|estimate the)\s+(?P<target>ate|att|atc)\b"),
+        (
+            "design",
+            r"^(?:this|it)(?:\s+is|\s+was|'s)\s+an?\s+(?P<kind>randomi[sz]ed(?:\s+controlled)?"
+            r"\s+(?:trial|experiment)|experiment|rct|a/b test)$",
+        ),
+        (
+            "design",
+            r"^(?:use|try|switch to)\s+(?:the\s+|an?\s+)?instruments?\s+(?P<instruments>.+)$",
+        ),
+        (
+            "design",
+            rf"^(?:use|try|switch to)\s+(?:an?\s+|the\s+)?(?P<kind>{DESIGN_WORDS})"
+            r"(?:\s+design)?(?P<rest>\s+with\b.*)?$",
+        ),
+        ("design", r"^(?:use\s+)?(?:the\s+)?design\s+(?P<kind>[\w-]+)$"),
         (
             "set_variable",
             rf"^(?:use\s+)?(?P<which>treatment|outcome)(?:\s+is\s+|\s*[=:]\s*|\s+)"
@@ -133,6 +179,25 @@ def parse_command(text: str) -> Intent:
     if looks_like_question(message):
         return Intent(kind="ask", args={"question": message})
     return Intent(kind="unknown", args={"text": text})
+
+
+def design_request(args: dict) -> dict:
+    """A ``design`` intent's arguments as the agent's ``design_request``."""
+    named = args.get("kind", "").lower()
+    first = re.split(r"[\s_-]+", named)[0] if named else ""
+    kind = "iv" if args.get("instruments") else DESIGN_KINDS.get(first, named)
+    columns: dict = {}
+    for match in re.finditer(DESIGN_COLUMN_WORDS, args.get("rest", ""), re.I):
+        role, name = match["role"].lower(), match["name"].strip("'\"`")
+        if role.startswith("instrument"):
+            columns.setdefault("instruments", []).append(name)
+        else:
+            columns[role] = float(name) if role == "cutoff" else name
+    if args.get("instruments"):
+        columns["instruments"] = [
+            n.strip(" '\"`") for n in re.split(r",|\band\b", args["instruments"]) if n.strip()
+        ]
+    return {"kind": kind, "columns": columns}
 
 
 def stage_for(word: str) -> str | None:

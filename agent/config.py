@@ -31,7 +31,8 @@ class Settings:
     max_upload_mb: int = 200
     sandbox_seconds: float = 30.0
     sandbox_memory_mb: int = 1024
-    refutation_budget_s: float = 30.0
+    refutation_simulations: int = 100  # per simulation refuter, before the size rule
+    refutation_budget_s: float = 30.0  # advisory: the plan suggests fewer above it
     user_code: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -74,6 +75,7 @@ class Settings:
             max_upload_mb=int(env("CAUSAL_ASSISTANT_MAX_UPLOAD_MB") or 200),
             sandbox_seconds=float(env("CAUSAL_ASSISTANT_SANDBOX_SECONDS") or 30),
             sandbox_memory_mb=int(env("CAUSAL_ASSISTANT_SANDBOX_MEMORY_MB") or 1024),
+            refutation_simulations=int(env("CAUSAL_ASSISTANT_REFUTATION_SIMULATIONS") or 100),
             refutation_budget_s=float(env("CAUSAL_ASSISTANT_REFUTATION_BUDGET") or 30),
             # The sandbox runs as the app's own user, so on a shared (password) deployment
             # users' own code is off unless explicitly allowed.

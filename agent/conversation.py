@@ -7,7 +7,7 @@ the conversation's messages in the checkpointer, so nothing said is lost on rest
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from causal_assistant.agent.commands import HELP, Intent, stage_for
+from causal_assistant.agent.commands import HELP, Intent, design_request, stage_for
 from causal_assistant.agent.reasoners.offline import find_columns
 from causal_assistant.agent.templates import template_code
 from causal_assistant.tools.data.intake import resolve_column
@@ -129,6 +129,7 @@ def ask(session: "Session", intent: Intent, text: str) -> dict:
         graph_text=None,
         adjustment=None,
         design=None,
+        design_request=None,
         method=None,
     )
 
@@ -156,6 +157,24 @@ def use_estimator(session: "Session", intent: Intent, text: str) -> dict:
     _need(session.values, "identification", "identified effect")
     spec = spec_for(intent.args["method"])
     return session.rerun("identification", user_text=text, method=spec.method, design=spec.estimand)
+
+
+def set_design(session: "Session", intent: Intent, text: str) -> dict:
+    """The user names the study design (and its columns); re-run from the design step,
+    keeping the graph."""
+    state = _need_dataset(session.values)
+    if not state.get("treatment"):
+        raise Reply("Ask a question first (e.g. `effect of X on Y`), then choose the design.")
+    request, columns = design_request(intent.args), _columns(state)
+    request["columns"] = {
+        role: [resolve_column(n, columns) for n in value]
+        if isinstance(value, list)
+        else resolve_column(value, columns)
+        if isinstance(value, str)
+        else value
+        for role, value in request["columns"].items()
+    }
+    return session.rerun("design", user_text=text, design_request=request, method=None, design=None)
 
 
 def rerun(session: "Session", intent: Intent, text: str) -> dict:
@@ -302,6 +321,7 @@ HANDLERS: dict[str, Callable[["Session", Intent, str], dict]] = {
     "set_variable": set_variable,
     "ask": ask,
     "use": use_estimator,
+    "design": set_design,
     "rerun": rerun,
     "show": show,
     "why": why,

@@ -6,6 +6,7 @@ never leaves a half-written file behind.
 
 import json
 import math
+import time
 from pathlib import Path
 
 import nbformat
@@ -18,6 +19,7 @@ from causal_assistant.tools.model.graphs import CausalGraph
 
 PORTABLE_MODULES = [
     "causal_assistant.tools.portable",
+    "causal_assistant.tools.refute.sensitivity",
     "causal_assistant.tools.refute.portable_refute",
 ]
 
@@ -48,16 +50,29 @@ def _write(path: Path, content: str | bytes) -> Path:
     return path
 
 
-def export_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
+def export_analysis(
+    state: AnalysisState, result: dict, out_dir: Path, started: float | None = None
+) -> dict[str, Path]:
+    """Write every file, result.json last so its timings include the export's own seconds
+    (and, given ``started``, a ``perf_counter`` reading, the total since then)."""
+    began = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = {
-        "result.json": _write(
-            out_dir / "result.json",
-            json.dumps(_finite(result), indent=2, default=str, allow_nan=False),
-        )
-    }
-    if not state.get("estimation"):
-        return written
+    written = {}
+    if state.get("estimation"):
+        written.update(_write_analysis(state, result, out_dir))
+    timings = result.setdefault("timings_s", {})
+    timings["export"] = round(time.perf_counter() - began, 4)
+    if started is not None:
+        timings["total"] = round(time.perf_counter() - started, 4)
+    written["result.json"] = _write(
+        out_dir / "result.json",
+        json.dumps(_finite(result), indent=2, default=str, allow_nan=False),
+    )
+    return written
+
+
+def _write_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
+    written = {}
     plan = script_plan(state)
     roles = {r["name"]: r["role"] for r in state.get("roles") or []}
     graph = CausalGraph.model_validate(state["graph"])
@@ -117,6 +132,29 @@ def _critique_lines(critique: dict) -> list[str]:
     return lines
 
 
+def _design_lines(design: dict | None) -> list[str]:
+    """The study design: which, why, what it assumes, and its diagnostics."""
+    if not design:
+        return []
+    lines = ["", f"## Study design: {design['kind']}", "", design["why"]]
+    if design["columns"]:
+        lines += ["", "Columns: " + ", ".join(f"{k} = {v}" for k, v in design["columns"].items())]
+    if design["diagnostics"]:
+        lines += [
+            "",
+            "Diagnostics: "
+            + ", ".join(
+                f"{k.replace('_', ' ')} {_number(v)}" for k, v in design["diagnostics"].items()
+            ),
+        ]
+    if design["assumptions"]:
+        lines += ["", "| assumption | testable | reading |", "|---|---|---|"]
+        lines += [
+            f"| {a['name']} | {a['testable']} | {a['reading']} |" for a in design["assumptions"]
+        ]
+    return lines
+
+
 def render_report(state: AnalysisState, result: dict) -> str:
     """The report a colleague can read: answer first, then every assumption behind it."""
     estimate = result["estimate"]
@@ -129,15 +167,16 @@ def render_report(state: AnalysisState, result: dict) -> str:
         state["estimation"]["reading"],
         "",
         *([result["explanation"], ""] if result.get("explanation") else []),
-        "| estimator | target | estimate | 95% low | 95% high |",
+        "| estimator | estimand | estimate | 95% low | 95% high |",
         "|---|---|---|---|---|",
     ]
     for row in [estimate, *result["alternatives"]]:
         lines.append(
-            f"| {row['label'] or row['method']} | {row['target'].upper()} | "
+            f"| {row['label'] or row['method']} | {row['estimand']} | "
             f"{_number(row['value'])} | {_number(row['ci_low'])} | "
             f"{_number(row['ci_high'])} |"
         )
+    lines += _design_lines(result.get("design"))
     lines += [
         "",
         "## Causal graph",

@@ -15,6 +15,7 @@ from causal_assistant.agent.state import AnalysisState
 PIPELINE = (
     "intake",
     "question",
+    "design",
     "modeling",
     "critique",
     "approve_graph",
@@ -32,6 +33,8 @@ def _route_after(current: str, following: str):
         if state.get("error"):
             return END
         decision = state.get("decision")
+        if current == "design" and state.get("entry") == "design" and state.get("graph"):
+            return "identification"  # a changed design keeps the graph the user has
         if current == "approve_graph" and decision == "edited":
             return "critique"
         if current == "review_refutation" and decision == "respecify":
@@ -52,7 +55,7 @@ def build_graph(context: AgentContext, checkpointer=None):
         builder.add_conditional_edges(
             current,
             _route_after(current, following),
-            sorted({following, "critique", "approve_graph", END}),
+            sorted({following, "critique", "approve_graph", "identification", END}),
         )
     builder.add_edge(PIPELINE[-1], END)
     return builder.compile(checkpointer=checkpointer)

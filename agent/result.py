@@ -5,12 +5,46 @@ is assembled in one place from the stage outputs and never from the chat message
 """
 
 from causal_assistant.agent.state import STAGES, AnalysisState
+from causal_assistant.agent.study import assumptions_of, used_kind
+
+ESTIMATE_KEYS = ("method", "label", "target", "value", "ci_low", "ci_high", "ci_method")
+# What the graph path's estimand is called when its estimate does not say.
+GRAPH_ESTIMANDS = {"iv": "IV estimand (linear)"}
 
 
-def _estimate(entry: dict) -> dict:
+def _estimate(entry: dict, kind: str | None = None) -> dict:
+    found = {key: entry.get(key) for key in ESTIMATE_KEYS}
+    estimand = entry.get("estimand") or GRAPH_ESTIMANDS.get(kind or "")
+    found["estimand"] = estimand or (entry.get("target") or "ate").upper()
+    found.update({key: entry.get(key) for key in ("se", "se_type", "scale")})
+    return found
+
+
+def _design(state: AnalysisState) -> dict | None:
+    """The ``design`` block: which design, why, its columns and assumptions."""
+    chosen = state.get("study_design")
+    if not chosen:
+        return None
+    kind = used_kind(state)
+    why = chosen.get("why", "")
+    if kind != chosen.get("kind"):
+        why += f" On the graph, the effect is identified by {kind}."
+    columns = {k: v for k, v in (chosen.get("columns") or {}).items() if v not in (None, [])}
+    details = ((state.get("estimation") or {}).get("design_estimate") or {}).get("details", {})
     return {
-        key: entry.get(key)
-        for key in ("method", "label", "target", "value", "ci_low", "ci_high", "ci_method")
+        "kind": kind,
+        "why": why,
+        "strength": chosen.get("strength"),
+        "source": chosen.get("source"),
+        "columns": columns,
+        "assumptions": assumptions_of(state),
+        "evidence": [
+            {k: e.get(k) for k in ("kind", "strength", "source", "reading")}
+            for e in chosen.get("evidence", [])
+        ],
+        "diagnostics": {
+            k: v for k, v in details.items() if isinstance(v, int | float) and k != "n_rows"
+        },
     }
 
 
@@ -72,8 +106,13 @@ def build_result(state: AnalysisState) -> dict:
             "frontdoor": ident.get("frontdoor", []),
             "reading": ident.get("reading"),
         },
-        "estimate": _estimate(estimation["estimate"]) if estimation else None,
-        "alternatives": [_estimate(a) for a in estimation.get("alternatives", [])],
+        "design": _design(state),
+        "estimate": _estimate(estimation["estimate"], ident.get("estimand"))
+        if estimation
+        else None,
+        "alternatives": [
+            _estimate(a, ident.get("estimand")) for a in estimation.get("alternatives", [])
+        ],
         "refutations": [
             {k: r.get(k) for k in ("name", "status", "new_effect", "p_value", "rule", "reading")}
             for r in refutation.get("refutations", [])

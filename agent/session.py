@@ -5,6 +5,7 @@ under ``CAUSAL_ASSISTANT_HOME``; constructing a Session with an existing ``threa
 a restart picks the conversation up where it stopped.
 """
 
+import json
 import sqlite3
 import threading
 import uuid
@@ -88,6 +89,7 @@ class Session:
         self.router = router or make_router(self.settings)
         self.graph = build_graph(self.context, checkpointer_for(self.settings))
         self.config = {"configurable": {"thread_id": self.thread_id}}
+        self._exported: dict[str, tuple[str, dict[str, Path]]] = {}
 
     def start(
         self,
@@ -102,9 +104,13 @@ class Session:
         context: str | None = None,
         seed: int = 0,
         auto_approve: bool = False,
+        design_request: dict | None = None,
         on_event: EventHandler | None = None,
     ) -> dict:
-        """Run a new analysis from intake until it finishes or needs the user."""
+        """Run a new analysis from intake until it finishes or needs the user.
+
+        ``design_request`` is the user's study design: ``{"kind": "auto" or a design kind,
+        "columns": {"instruments": [...], "unit": ..., ...}}`` (DesignColumns fields)."""
         inputs = {
             "data_path": str(data_path),
             "question": question,
@@ -116,6 +122,7 @@ class Session:
             "context": context,
             "seed": seed,
             "auto_approve": auto_approve,
+            "design_request": design_request,
             "entry": "intake",
             "error": None,
             "choices": None,
@@ -125,6 +132,7 @@ class Session:
                     "dataset",
                     "graph",
                     "roles",
+                    "study_design",
                     "modeling",
                     "critique",
                     "identification",
@@ -246,6 +254,30 @@ class Session:
     def result(self) -> dict:
         return build_result(self.values)
 
-    def export(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write result.json, analysis.py, analysis.ipynb and report.md into ``out_dir``."""
-        return export_analysis(self.values, build_result(self.values), Path(out_dir))
+    def export(
+        self,
+        out_dir: str | Path,
+        timings: dict[str, float] | None = None,
+        started: float | None = None,
+    ) -> dict[str, Path]:
+        """Write result.json, analysis.py, analysis.ipynb and report.md into ``out_dir``,
+        once per result: asked again for the same result and folder (each chat answer
+        offers the files), the files already written are returned as they are.
+
+        ``timings`` (start-up, checkpoints) join the stages' in result.json, with the
+        export's own seconds and, given ``started`` (a ``perf_counter`` reading), the total.
+        """
+        values = self.values
+        result = build_result(values)
+        key = json.dumps(
+            [str(out_dir), result, values.get("stage_code"), values.get("custom_code")],
+            sort_keys=True,
+            default=str,
+        )
+        cached = self._exported.get(str(out_dir))
+        if cached and cached[0] == key and all(p.exists() for p in cached[1].values()):
+            return cached[1]
+        result["timings_s"].update({k: round(v, 4) for k, v in (timings or {}).items()})
+        written = export_analysis(values, result, Path(out_dir), started=started)
+        self._exported[str(out_dir)] = (key, written)
+        return written

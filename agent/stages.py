@@ -19,6 +19,13 @@ from causal_assistant.agent.reasoners.critique import review_graph
 from causal_assistant.agent.reasoners.explain import facts_from_state
 from causal_assistant.agent.reasoners.offline import target_from
 from causal_assistant.agent.state import AnalysisState
+from causal_assistant.agent.study import (
+    alternative_entry,
+    check_entry,
+    design_spec,
+    estimate_entry,
+    own_design,
+)
 from causal_assistant.tools.data.intake import (
     DatasetProfile,
     load_code,
@@ -26,13 +33,15 @@ from causal_assistant.tools.data.intake import (
     resolve_column,
 )
 from causal_assistant.tools.data.modeldata import check_outcome, treatment_kind
+from causal_assistant.tools.designs import DesignColumns, DesignEstimate
+from causal_assistant.tools.designs.choice import GRAPH_DESIGNS, choose_design, detect_designs
 from causal_assistant.tools.errors import ChoiceNeeded, InputError
 from causal_assistant.tools.estimate.estimation import EstimationResult, estimate_effect
 from causal_assistant.tools.model.critique import critique_graph
 from causal_assistant.tools.model.graphs import CausalGraph, parse_graph, validate_graph
 from causal_assistant.tools.model.instruments import InstrumentResult, suggest_instruments
 from causal_assistant.tools.refute.refutation import refute_estimate
-from causal_assistant.tools.results import ToolResult
+from causal_assistant.tools.results import ToolResult, WarningCode
 
 Stage = Callable[[AnalysisState], dict]
 
@@ -146,6 +155,37 @@ class Stages:
         question = state.get("question") or ""
         return self.ctx.reasoner.parse_question(question, profile, state.get("context"))
 
+    def design(self, state: AnalysisState) -> dict:
+        """Ask every registered design whether the data look like it, then choose: the
+        user's word first, else the strongest evidence; say why."""
+        started = time.perf_counter()
+        profile = DatasetProfile.model_validate(state["dataset"]["profile"])
+        graph = parse_graph(state["graph_text"]) if state.get("graph_text") else None
+        request = state.get("design_request") or {}
+        evidence, notes = detect_designs(
+            self.ctx.frame(state),
+            profile,
+            state["treatment"],
+            state["outcome"],
+            state.get("context"),
+            graph,
+        )
+        requested = request.get("kind")
+        if state.get("method") and requested in (None, "auto"):
+            # a named DoWhy estimator runs on the graph path
+            evidence = [e for e in evidence if e.kind in GRAPH_DESIGNS]
+        choice = choose_design(evidence, requested, DesignColumns(**request.get("columns", {})))
+        if notes:
+            choice.reading += " " + " ".join(notes)
+        return {
+            "study_design": {
+                **choice.model_dump(mode="json", exclude={"warnings", "code"}),
+                "assumptions": [],
+            },
+            "messages": say(choice.reading),
+            **recorded("design", choice, started),
+        }
+
     def modeling(self, state: AnalysisState) -> dict:
         """Propose a graph with a role and provenance for every column, or take the user's."""
         started = time.perf_counter()
@@ -242,6 +282,8 @@ class Stages:
 
     def identification(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
+        if own_design(state) is not None:
+            return self._design_identification(state, started)
         data, ident = self.ctx.identified(state)
         update = {
             "identification": ident.model_dump(mode="json"),
@@ -257,8 +299,51 @@ class Stages:
             update["error"] = ident.reading
         return update
 
+    def _design_identification(self, state: AnalysisState, started: float) -> dict:
+        design, spec = own_design(state), design_spec(state)
+        ident = design.identify(self.ctx.frame(state), spec)
+        columns = ident.columns or spec.columns
+        chosen = {
+            **state["study_design"],
+            "columns": columns.model_dump(mode="json"),
+            "assumptions": [a.model_dump(mode="json") for a in ident.assumptions],
+        }
+        update = {
+            "study_design": chosen,
+            "identification": {
+                "estimand": spec.kind.value if ident.identified else "none",
+                "design_estimand": ident.estimand,
+                "adjustment_set": columns.covariates,
+                "instruments": columns.instruments,
+                "frontdoor": [],
+                "reading": ident.reading,
+            },
+            "messages": say(ident.reading),
+            **recorded("identification", ident, started),
+        }
+        if not ident.identified:
+            update["error"] = ident.reading
+        return update
+
     def estimation(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
+        design = own_design(state)
+        if design is not None:
+            target = state.get("target") or "ate"
+            estimate = design.estimate(self.ctx.frame(state), design_spec(state))
+            estimate.code = estimate.code or design.code(design_spec(state))
+            alternatives = estimate.details.get("alternatives", [])
+            return {
+                "estimation": {
+                    "estimate": estimate_entry(estimate, target),
+                    "alternatives": [alternative_entry(a, target) for a in alternatives],
+                    "n_rows": estimate.n_rows,
+                    "reading": estimate.reading,
+                    "design_estimate": estimate.model_dump(mode="json"),
+                },
+                "messages": say(estimate.reading),
+                **recorded("estimation", estimate, started),
+            }
         data, ident = self.ctx.identified(state)
         result = estimate_effect(
             data,
@@ -275,6 +360,9 @@ class Stages:
 
     def refutation(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
+        design = own_design(state)
+        if design is not None:
+            return self._design_checks(state, design, started)
         data, ident = self.ctx.identified(state)
         estimate = EstimationResult.model_validate(state["estimation"])
         writer = get_stream_writer()
@@ -283,11 +371,36 @@ class Stages:
             ident,
             estimate,
             seed=state.get("seed", 0),
-            time_budget_s=self.ctx.settings.refutation_budget_s,
+            simulations=self.ctx.settings.refutation_simulations,
+            budget_s=self.ctx.settings.refutation_budget_s,
             progress=lambda name, done: writer({"progress": {"refuter": name, "done": done}}),
+            on_plan=lambda plan: writer({"plan": plan.model_dump(mode="json")}),
         )
         return {
             "refutation": result.model_dump(mode="json"),
+            "messages": say(result.reading),
+            **recorded("refutation", result, started),
+        }
+
+    def _design_checks(self, state: AnalysisState, design, started: float) -> dict:
+        """The design's own refutations (balance, first-stage strength, pre-trends, ...)."""
+        estimate = DesignEstimate.model_validate(state["estimation"]["design_estimate"])
+        checks = design.checks(self.ctx.frame(state), design_spec(state), estimate)
+        counts = {s: sum(c.status == s for c in checks) for s in ("pass", "warn", "fail")}
+        result = ToolResult(
+            reading=f"The {design.kind} design's own checks: "
+            + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+            + ". "
+            + " ".join(f"{c.name}: {c.reading}" for c in checks)
+        )
+        for check in checks:
+            if check.status == "fail":
+                result.warn(WarningCode.REFUTATION_FAILED, f"{check.name}: {check.reading}")
+        return {
+            "refutation": {
+                "refutations": [check_entry(c) for c in checks],
+                "reading": result.reading,
+            },
             "messages": say(result.reading),
             **recorded("refutation", result, started),
         }

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypedDict
 STAGES = (
     "intake",
     "question",
+    "design",
     "modeling",
     "critique",
     "identification",
@@ -50,12 +51,14 @@ class AnalysisState(TypedDict, total=False):
     seed: int
     entry: str
     auto_approve: bool
+    design_request: dict | None  # the user's design: {"kind": "auto"|kind, "columns": {...}}
     # stage outputs
     dataset: dict
     graph: dict
     roles: list[dict]
     adjustment: list[str] | None
-    design: str | None
+    design: str | None  # the DoWhy estimand preferred on the graph path (from --method)
+    study_design: dict | None  # the design stage's choice (DesignChoice) plus assumptions
     modeling: dict
     critique: dict
     identification: dict

@@ -6,12 +6,42 @@ a common cause, linear regression.
 """
 
 import logging
+import os
+import sys
 import time
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
+
+
+def analyze_command(data: Path, treatment: str, outcome: str, out: Path) -> list[str]:
+    """``causal-assistant analyze`` in a fresh interpreter, as a user runs it."""
+    return [
+        sys.executable,
+        "-m",
+        "causal_assistant.ui.cli",
+        "analyze",
+        str(data),
+        "--treatment",
+        treatment,
+        "--outcome",
+        outcome,
+        "--out",
+        str(out),
+    ]
+
+
+def offline_env(workdir: Path, **extra: str) -> dict[str, str]:
+    """The environment of a benchmark run: a home of its own, no LLM."""
+    return {
+        **os.environ,
+        "CAUSAL_ASSISTANT_HOME": str(workdir / "home"),
+        "CAUSAL_ASSISTANT_LLM": "off",
+        **extra,
+    }
 
 
 def table(rows: list[dict], title: str) -> str:

@@ -5,10 +5,8 @@ the whole product's, and the stage timings come from its result.json.
 """
 
 import json
-import os
 import resource
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,20 +14,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.common import table
+from bench.common import analyze_command, offline_env, table
 
 N_COLUMNS = 20
 TRUE_EFFECT = 2.0
 
 
-def make_data(n_rows: int, seed: int = 0) -> pd.DataFrame:
-    """17 confounders, a binary treatment and an outcome: 20 columns in all."""
+def make_data(n_rows: int, seed: int = 0, n_columns: int = N_COLUMNS) -> pd.DataFrame:
+    """n_columns - 3 confounders, a three-level segment, a binary treatment and an outcome."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n_rows, N_COLUMNS - 3))
-    logit = x[:, :5] @ np.linspace(0.4, -0.4, 5)
+    x = rng.normal(size=(n_rows, n_columns - 3))
+    logit = x[:, :5] @ np.linspace(0.4, -0.4, 5)[: x.shape[1]]
     treat = (rng.random(n_rows) < 1 / (1 + np.exp(-logit))).astype(np.int8)
-    y = TRUE_EFFECT * treat + x @ np.linspace(1, 0.1, N_COLUMNS - 3) + rng.normal(size=n_rows)
-    frame = pd.DataFrame(x, columns=[f"x{i:02d}" for i in range(N_COLUMNS - 3)])
+    y = TRUE_EFFECT * treat + x @ np.linspace(1, 0.1, n_columns - 3) + rng.normal(size=n_rows)
+    frame = pd.DataFrame(x, columns=[f"x{i:02d}" for i in range(n_columns - 3)])
     frame["segment"] = rng.choice(["a", "b", "c"], n_rows)
     frame["treat"], frame["y"] = treat, y
     return frame
@@ -39,31 +37,11 @@ def run_one(n_rows: int, workdir: Path) -> dict:
     data = workdir / f"scale_{n_rows}.parquet"
     make_data(n_rows).to_parquet(data)
     out = workdir / f"out_{n_rows}"
-    env = {
-        **os.environ,
-        "CAUSAL_ASSISTANT_HOME": str(workdir / "home"),
-        "CAUSAL_ASSISTANT_LLM": "off",
-        "CAUSAL_ASSISTANT_MAX_UPLOAD_MB": "4000",
-    }
+    env = offline_env(workdir, CAUSAL_ASSISTANT_MAX_UPLOAD_MB="4000")
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "causal_assistant.ui.cli",
-            "analyze",
-            str(data),
-            "--treatment",
-            "treat",
-            "--outcome",
-            "y",
-            "--out",
-            str(out),
-        ],
-        check=True,
-        env=env,
-        capture_output=True,
+        analyze_command(data, "treat", "y", out), check=True, env=env, capture_output=True
     )
     wall = time.perf_counter() - started
     peak_mb = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024

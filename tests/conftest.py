@@ -17,7 +17,7 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "home"
     monkeypatch.setenv("CAUSAL_ASSISTANT_HOME", str(home))
     monkeypatch.setenv("CAUSAL_ASSISTANT_LLM", "off")
-    monkeypatch.setenv("CAUSAL_ASSISTANT_REFUTATION_BUDGET", "10")
+    monkeypatch.setenv("CAUSAL_ASSISTANT_REFUTATION_SIMULATIONS", "20")
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     return home

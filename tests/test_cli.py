@@ -93,7 +93,15 @@ def test_analyze_writes_the_contract(analysed, true_effect) -> None:
         "identification",
         "estimation",
         "refutation",
+        "startup",
+        "checkpoints",
+        "export",
+        "total",
     }
+    # the entries account for the whole wall time: the parts add up to the total
+    timings = result["timings_s"]
+    parts = sum(seconds for name, seconds in timings.items() if name != "total")
+    assert parts == pytest.approx(timings["total"], rel=0.02, abs=0.05)
     assert f"{estimate['value']:.6g}" in run.stdout
 
 

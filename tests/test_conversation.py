@@ -105,6 +105,11 @@ def test_code_runs_in_sandbox_and_joins_the_export(isolated_home, training_csv, 
     files = state["messages"][-1]["files"]
     script = next(Path(f) for f in files if f.endswith("analysis.py"))
     assert "df['age'].mean() > 18" in script.read_text()
+    # the files are written once per result: asking again (every answer offers them) does
+    # not rewrite them
+    stamp = script.stat().st_mtime_ns
+    assert session.export(session.export_dir())["analysis.py"] == script
+    assert script.stat().st_mtime_ns == stamp
 
 
 def test_conversation_survives_a_restart(isolated_home, training_csv) -> None:

@@ -25,6 +25,8 @@ class WarningCode(StrEnum):
     UNADJUSTED_CONFOUNDER = "unadjusted_confounder"
     EXCLUDED_COLUMN = "excluded_column"
     LARGE_DATA_SAMPLED = "large_data_sampled"
+    DESIGN_DETECTED = "design_detected"
+    TREATMENT_DEFINING_COLUMN = "treatment_defining_column"
 
 
 class AnalysisWarning(BaseModel):

@@ -31,7 +31,7 @@ from causal_assistant.agent.config import Settings
 from causal_assistant.agent.session import Session
 from causal_assistant.tools.data.context import clean_context, is_description, read_context
 from causal_assistant.tools.errors import InputError
-from causal_assistant.ui import render
+from causal_assistant.ui import guard, render
 
 log = logging.getLogger("causal_assistant.ui")
 
@@ -755,3 +755,43 @@ async def on_export(action: cl.Action) -> None:
                 elements=files,
                 author=APP_NAME,
             ).send()
+
+
+# --------------------------------------------------------------------------- web guard
+
+
+def _install_guard() -> None:
+    """Put ``ui.guard`` in front of Chainlit's routes and websocket before it serves.
+
+    Without login the app answers only on loopback and only with the per-launch token the
+    CLI passes in CAUSAL_ASSISTANT_CHAT_TOKEN (run straight under ``chainlit run``, the app
+    makes its own and prints the address); a public host without login stops the start.
+    """
+    from chainlit.auth import require_login
+    from chainlit.server import app as server
+
+    login = require_login()
+    problem = guard.public_host_problem(config.run.host, login)
+    if problem:
+        raise SystemExit(f"causal-assistant: {problem}")
+    token = None
+    if not login:
+        token = os.environ.pop(guard.TOKEN_ENV, None)
+        if not token:
+            token = guard.new_token()
+            print(
+                f"{APP_NAME} answers at http://{config.run.host}:{config.run.port}/?token={token}",
+                flush=True,
+            )
+    extra = tuple(os.environ.get("CAUSAL_ASSISTANT_ALLOWED_ORIGINS", "").split(","))
+    server.add_middleware(
+        guard.OriginGuard,
+        host=config.run.host,
+        port=config.run.port,
+        token=token,
+        extra_origins=tuple(o.strip() for o in extra),
+    )
+
+
+if config.run.module_name:  # started by ``chainlit run``, not imported by a test
+    _install_guard()

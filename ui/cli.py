@@ -17,6 +17,7 @@ from pathlib import Path
 from causal_assistant.tools.data.context import read_context
 from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.model.graphs import read_graph
+from causal_assistant.ui.guard import TOKEN_ENV, new_token, public_host_problem
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,6 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument(
         "--context", help="text file describing the data (a codebook or a paragraph)"
     )
+    analyze.add_argument(
+        "--design",
+        choices=["auto", "backdoor", "rct", "iv", "frontdoor", "did", "rdd"],
+        default="auto",
+        help="study design (default: detect it from the data, the context and the graph)",
+    )
+    analyze.add_argument(
+        "--instrument", action="append", default=[], help="instrument column (repeatable)"
+    )
+    analyze.add_argument("--unit", help="unit column of a panel")
+    analyze.add_argument("--time", help="time column of a panel")
+    analyze.add_argument("--running", help="running variable of a discontinuity")
+    analyze.add_argument("--cutoff", type=float, help="cutoff of the running variable")
+    analyze.add_argument("--cluster", help="column to cluster standard errors by")
     analyze.add_argument("--out", default="causal-output", help="output folder")
     analyze.add_argument("--seed", type=int, default=0)
     analyze.add_argument(
@@ -73,6 +88,7 @@ def analyze(args: argparse.Namespace) -> int:
         context=read_context(Path(args.context)) if args.context else None,
         seed=args.seed,
         auto_approve=True,
+        design_request=_design_request(args),
     )
     written = _export(session, Path(args.out))
     if state.get("error"):
@@ -80,12 +96,28 @@ def analyze(args: argparse.Namespace) -> int:
         raise InputError(state["error"] + (f" (or pass {flags})" if flags else ""))
     estimate = session.result()["estimate"]
     print(
-        f"{estimate['target'].upper()} of {state['treatment']} on {state['outcome']}: "
+        f"{estimate['estimand']} of {state['treatment']} on {state['outcome']}: "
         f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
         f"{estimate['ci_high']:.6g}) by {estimate['method']}"
     )
     print(f"Wrote {', '.join(sorted(written))} to {Path(args.out).resolve()}")
     return 0
+
+
+def _design_request(args: argparse.Namespace) -> dict:
+    """The design flags as the agent's ``design_request`` (unset flags left out)."""
+    columns = {
+        "instruments": args.instrument,
+        "unit": args.unit,
+        "time": args.time,
+        "running": args.running,
+        "cutoff": args.cutoff,
+        "cluster": args.cluster,
+    }
+    return {
+        "kind": args.design,
+        "columns": {k: v for k, v in columns.items() if v not in (None, [])},
+    }
 
 
 def _export(session, out: Path) -> dict[str, Path]:
@@ -109,16 +141,33 @@ def _wait_for_port(host: str, port: int, process: subprocess.Popen, timeout: flo
     return False
 
 
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def chat(args: argparse.Namespace) -> int:
     """Run Chainlit headless with its app root under CAUSAL_ASSISTANT_HOME, so starting the
-    chat writes no config files into the user's working directory."""
+    chat writes no config files into the user's working directory.
+
+    Without login (CHAINLIT_AUTH_SECRET) the app serves loopback only, and the address it
+    prints carries a per-launch token the app requires (see ``ui.guard``).
+    """
     from causal_assistant.agent.config import Settings
 
     settings = Settings.from_env()
+    login = bool(os.environ.get("CHAINLIT_AUTH_SECRET"))
+    problem = public_host_problem(args.host, login)
+    if problem:
+        raise InputError(problem)
     app_root = settings.home / "chainlit"
     app_root.mkdir(parents=True, exist_ok=True)
     app = Path(__file__).with_name("app.py")
     env = {**os.environ, "CHAINLIT_APP_ROOT": str(app_root)}
+    address = f"http://{_url_host(args.host)}:{args.port}/"
+    if not login:  # the app answers only with this token, which only this address carries
+        token = new_token()
+        env[TOKEN_ENV] = token
+        address += f"?token={token}"
     command = [
         sys.executable,
         "-m",
@@ -140,7 +189,7 @@ def chat(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
-        print(f"Causal Assistant is serving at http://{args.host}:{args.port}", flush=True)
+        print(f"Causal Assistant is serving at {address}", flush=True)
         return process.wait()
     except (KeyboardInterrupt, SystemExit):
         return 0

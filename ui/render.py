@@ -22,6 +22,7 @@ from causal_assistant.tools.data.intake import SUPPORTED_SUFFIXES
 STAGE_TITLES: dict[str, str] = {
     "intake": "Intake",
     "question": "Question",
+    "design": "Study design",
     "modeling": "Modeling",
     "critique": "Critique of the graph",
     "approve_graph": "Graph approval",

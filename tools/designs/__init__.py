@@ -1,7 +1,12 @@
 """Study designs, one module each, behind one protocol (``tools.designs.base.Design``).
 
-A new design is one module implementing the protocol and one entry in ``REGISTRY``.
+A new design is one module in this package implementing the protocol and calling
+``register`` at import; ``load_designs`` imports every module here, so the agent finds it
+with no change of its own.
 """
+
+import importlib
+import pkgutil
 
 from causal_assistant.tools.designs.base import (
     Assumption,
@@ -24,6 +29,13 @@ def register(design: Design) -> Design:
     return design
 
 
+def load_designs() -> dict[DesignKind, Design]:
+    """Import every module of this package (each design registers itself), once."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+    return REGISTRY
+
+
 __all__ = [
     "REGISTRY",
     "Assumption",
@@ -35,5 +47,8 @@ __all__ = [
     "DesignIdentification",
     "DesignKind",
     "DesignSpec",
+    "load_designs",
     "register",
 ]
+
+from causal_assistant.tools.designs import did, rdd  # noqa: E402,F401  (registers the designs)

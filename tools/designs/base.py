@@ -83,6 +83,10 @@ class DesignIdentification(ToolResult):
     identified: bool
     estimand: str  # e.g. "ATE", "LATE for compliers", "effect at the cutoff", "ATT"
     assumptions: list[Assumption] = Field(default_factory=list)
+    # The columns the design settled on (e.g. the covariates it will adjust for); when set,
+    # the agent passes them on as ``spec.columns`` to estimate, checks and code, so the
+    # exported script names them explicitly. None keeps the spec's columns.
+    columns: DesignColumns | None = None
 
 
 class DesignEstimate(ToolResult):
@@ -135,3 +139,8 @@ class Design(Protocol):
     ) -> list[DesignCheck]: ...
 
     def code(self, spec: DesignSpec) -> str: ...
+
+
+# Optional hook a design may also define (the agent looks it up with ``getattr``):
+#     detect_graph(graph: CausalGraph, treatment: str, outcome: str) -> DesignEvidence | None
+# evidence read off the user's graph (e.g. an instrument when no backdoor set exists).

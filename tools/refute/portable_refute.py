@@ -15,10 +15,12 @@ import copy
 import joblib
 import networkx as nx
 import numpy as np
-import statsmodels.api as sm
-from scipy import stats
+from scipy import special, stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import NearestNeighbors
 
 from causal_assistant.tools.portable import fit_effect
+from causal_assistant.tools.refute.sensitivity import sensitivity_check
 
 
 def fit_value(frame, graph, treatment, outcome, estimand, method, target, params, seed=0):
@@ -30,26 +32,52 @@ def fit_value(frame, graph, treatment, outcome, estimand, method, target, params
     )
 
 
-def simulated_data(kind, frame, graph, treatment, outcome, estimand, rng, instruments=()):
+def simulation_seeds(kind, seed, n_simulations):
+    """One seed per simulation, from a stream of its own for each refuter, so the draws
+    depend neither on the number of workers nor on how many the other refuters run."""
+    stream = ["placebo_treatment", "random_common_cause", "data_subset", "bootstrap"].index(kind)
+    drawn = np.random.default_rng([seed, stream]).integers(0, 2**32 - 1, n_simulations)
+    return [int(s) for s in drawn]
+
+
+def simulation_draw(kind, n_rows, sim_seed):
+    """The randomness of one simulation of refuter ``kind``, from its own seed.
+
+    placebo_treatment: a permutation of the rows (the treatment is shuffled by it);
+    random_common_cause: a standard normal column; data_subset: the sorted indices of a
+    random 80% of rows; bootstrap: row indices drawn with replacement. Every path (the
+    batched regression, the direct propensity estimators, DoWhy re-fits) uses these draws.
+    """
+    rng = np.random.default_rng(sim_seed)
+    if kind == "placebo_treatment":
+        return rng.permutation(n_rows)
+    if kind == "random_common_cause":
+        return rng.standard_normal(n_rows)
+    if kind == "data_subset":
+        return np.sort(rng.choice(n_rows, size=int(round(0.8 * n_rows)), replace=False))
+    if kind == "bootstrap":
+        return rng.integers(0, n_rows, n_rows)
+    raise ValueError(f"unknown simulation refuter {kind!r}")
+
+
+def simulated_data(kind, frame, graph, treatment, outcome, estimand, drawn, instruments=()):
     """The frame, graph and estimand that one simulation of refuter ``kind`` re-fits.
 
     placebo_treatment: the treatment (and any instruments, with the same shuffle, as DoWhy
-    does) permuted, so it can no longer cause the outcome; random_common_cause: a standard
-    normal column added as a common cause and to the adjustment set; data_subset: a random
-    80% of rows; bootstrap: rows resampled with replacement.
+    does) permuted, so it can no longer cause the outcome; random_common_cause: the drawn
+    column added as a common cause and to the adjustment set; data_subset and bootstrap:
+    the drawn rows.
     """
-    n_rows = len(frame)
     if kind == "placebo_treatment":
-        order = rng.permutation(n_rows)
         placebo = frame.copy()
         for column in [treatment, *instruments]:
-            placebo[column] = frame[column].to_numpy()[order]
+            placebo[column] = frame[column].to_numpy()[drawn]
         return placebo, graph, estimand
     if kind == "random_common_cause":
         name = "w_random"
         while name in frame.columns:
             name = "_" + name
-        noisy = frame.assign(**{name: rng.standard_normal(n_rows)})
+        noisy = frame.assign(**{name: drawn})
         wider = graph.copy()
         wider.add_edges_from([(name, treatment), (name, outcome)])
         extended = copy.deepcopy(estimand)
@@ -58,13 +86,7 @@ def simulated_data(kind, frame, graph, treatment, outcome, estimand, rng, instru
             for key in {"backdoor", extended.default_backdoor_id}:
                 extended.set_backdoor_variables(chosen, key=key)
         return noisy, wider, extended
-    if kind == "data_subset":
-        rows = np.sort(rng.choice(n_rows, size=int(round(0.8 * n_rows)), replace=False))
-        return frame.iloc[rows].reset_index(drop=True), graph, estimand
-    if kind == "bootstrap":
-        rows = rng.integers(0, n_rows, n_rows)
-        return frame.iloc[rows].reset_index(drop=True), graph, estimand
-    raise ValueError(f"unknown simulation refuter {kind!r}")
+    return frame.iloc[drawn].reset_index(drop=True), graph, estimand
 
 
 def simulate_once(
@@ -80,11 +102,12 @@ def simulate_once(
     sim_seed,
     instruments=(),
 ):
-    """One simulated re-fit; NaN when the estimator cannot fit that draw (e.g. a resample
-    in which the treatment no longer varies), so one bad draw does not sink the refuter."""
-    rng = np.random.default_rng(sim_seed)
+    """One simulated re-fit through DoWhy; NaN when the estimator cannot fit that draw (e.g.
+    a resample in which the treatment no longer varies), so one bad draw does not sink the
+    refuter."""
+    drawn = simulation_draw(kind, len(frame), sim_seed)
     case_frame, case_graph, case_estimand = simulated_data(
-        kind, frame, graph, treatment, outcome, estimand, rng, instruments
+        kind, frame, graph, treatment, outcome, estimand, drawn, instruments
     )
     try:
         return fit_value(
@@ -100,6 +123,171 @@ def simulate_once(
         )
     except Exception:
         return float("nan")
+
+
+def draw_weights(kind, n_rows, sim_seeds):
+    """The rows of each subset or resample as an (n_rows, draws) matrix of counts (0/1 for
+    a subset, multinomial for a bootstrap): a weighted fit on all rows with these weights is
+    the fit on the drawn rows."""
+    counts = np.zeros((n_rows, len(sim_seeds)))
+    for j, sim_seed in enumerate(sim_seeds):
+        counts[:, j] = np.bincount(simulation_draw(kind, n_rows, sim_seed), minlength=n_rows)
+    return counts
+
+
+def linear_effects(kind, treated, y, covariates, sim_seeds, row_block=65536):
+    """The treatment coefficient of ``y ~ 1 + treatment + covariates`` (DoWhy's linear
+    regression) for a batch of simulations at once, by least squares on matrices instead of
+    one model per draw.
+
+    Placebo and random common cause keep every row, so Frisch-Waugh-Lovell applies: the
+    treatment and outcome are residualised on the covariates once, and each draw needs only
+    inner products (a shuffled treatment is residualised in one matrix product; a random
+    column is partialled out in closed form). Subsets and resamples change the rows, so they
+    solve the weighted normal equations of every draw, with the design orthonormalised once
+    (QR) so those small systems are well conditioned; rows are summed in blocks of a fixed
+    size so results do not depend on how draws are split among workers.
+    """
+    n_rows = len(y)
+    base = np.column_stack([np.ones(n_rows), covariates])
+    if kind in ("placebo_treatment", "random_common_cause"):
+        q = np.linalg.qr(base)[0]
+        y_res = y - q @ (q.T @ y)
+        t_res = treated - q @ (q.T @ treated)
+        draws = np.column_stack([simulation_draw(kind, n_rows, s) for s in sim_seeds])
+        if kind == "placebo_treatment":
+            shuffled = treated[draws]
+            projected = q.T @ shuffled
+            across = np.einsum("ij,ij->j", shuffled, shuffled) - np.einsum(
+                "ij,ij->j", projected, projected
+            )
+            effects = (shuffled.T @ y_res) / across
+            fitted = across > 1e-12 * n_rows  # a shuffle that no longer varies fits nothing
+            return [float(e) if ok else float("nan") for e, ok in zip(effects, fitted, strict=True)]
+        noise = draws - q @ (q.T @ draws)
+        uu = np.einsum("ij,ij->j", noise, noise)
+        tu, uy = noise.T @ t_res, noise.T @ y_res
+        across = float(t_res @ t_res) - tu**2 / uu
+        effects = (float(t_res @ y_res) - tu * uy / uu) / across
+        return [float(e) for e in effects]
+    design = np.column_stack([base, treated])
+    q, r = np.linalg.qr(design)
+    width = q.shape[1]
+    upper = np.triu_indices(width)
+    counts = draw_weights(kind, n_rows, sim_seeds)
+    gram = np.zeros((len(sim_seeds), len(upper[0])))
+    moments = np.zeros((len(sim_seeds), width))
+    for start in range(0, n_rows, row_block):
+        block = slice(start, start + row_block)
+        qb, cb = q[block], counts[block]
+        gram += cb.T @ (qb[:, upper[0]] * qb[:, upper[1]])
+        moments += cb.T @ (qb * y[block, None])
+    systems = np.zeros((len(sim_seeds), width, width))
+    systems[:, upper[0], upper[1]] = gram
+    systems[:, upper[1], upper[0]] = gram
+    inverse = np.linalg.pinv(systems, rcond=1e-10, hermitian=True)
+    return [float(e) for e in np.einsum("sj,sj->s", inverse[:, -1, :], moments) / r[-1, -1]]
+
+
+def logistic_batch(designs, labels, counts, max_steps=100, tol=1e-10):
+    """Fitted probabilities of a batch of logistic regressions at once, by Newton's method.
+
+    The objective is that of scikit-learn's default ``LogisticRegression`` (which DoWhy's
+    propensity estimators fit): the log-loss summed over rows, each counted ``counts`` times,
+    plus half the squared coefficients (C = 1), the intercept (the first column of
+    ``designs``) unpenalised. It is strictly convex, so Newton's method from zero reaches
+    its optimum in a few steps for every draw together; lbfgs stops near it, at its
+    tolerance, so DoWhy's fits agree with these to about 1e-4. ``designs`` is
+    (draws or 1, rows, columns); ``labels`` and ``counts`` are (draws, rows).
+    """
+    draws, width = labels.shape[0], designs.shape[2]
+    ridge = np.eye(width)
+    ridge[0, 0] = 0.0
+    coef = np.zeros((draws, width))
+    for _ in range(max_steps):
+        prob = special.expit(np.einsum("snq,sq->sn", designs, coef))
+        grad = np.einsum("snq,sn->sq", designs, counts * (prob - labels)) + coef @ ridge
+        weighted = designs * (counts * prob * (1 - prob))[:, :, None]
+        hess = np.swapaxes(weighted, 1, 2) @ designs + ridge
+        step = np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
+        coef -= step
+        if np.max(np.abs(step)) < tol:
+            break
+    return special.expit(np.einsum("snq,sq->sn", designs, coef))
+
+
+def propensity_effects(kind, treated, y, covariates, method, target, params, sim_seeds):
+    """DoWhy's propensity score weighting or matching estimate on each simulation's draw,
+    with the propensity model re-fitted on every draw (for weighting by ``logistic_batch``,
+    all draws of the batch at once) and the rows of a subset or resample as counts.
+
+    Weighting: DoWhy's schemes differ by factors that are constant within the treated or
+    the control group (normalized, stabilized), and each group's weighted mean divides them
+    out, so the family alone matters: 1/ps and 1/(1-ps) for the ATE, 1 and the odds
+    ps/(1-ps) for the ATT, the inverse odds and 1 for the ATC, scores clipped to
+    [0.05, 0.95] as DoWhy does. Matching: each unit's nearest propensity score among the
+    drawn units of the other group (DoWhy's ball tree), the ATE as the size-weighted mean
+    of ATT and ATC. NaN where a draw leaves one group empty.
+    """
+    n_rows = len(y)
+    base = np.column_stack([np.ones(n_rows), covariates])
+    draws = [simulation_draw(kind, n_rows, s) for s in sim_seeds]
+    labels = np.tile(treated, (len(draws), 1))
+    counts = np.ones((len(draws), n_rows))
+    designs = base[None]
+    if kind == "placebo_treatment":
+        labels = treated[np.stack(draws)]
+    elif kind == "random_common_cause":
+        designs = np.concatenate(
+            [np.broadcast_to(base, (len(draws), *base.shape)), np.stack(draws)[:, :, None]], axis=2
+        )
+    else:
+        counts = np.stack([np.bincount(d, minlength=n_rows) for d in draws]).astype(float)
+    if method == "backdoor.propensity_score_weighting":
+        scores = logistic_batch(designs, labels, counts)
+    else:
+        # a nearest neighbour jumps with the last digits of a score, so matching fits
+        # scikit-learn's model itself on each drawn dataset, exactly as DoWhy does
+        scores = []
+        for j, drawn in enumerate(draws):
+            design = designs[min(j, len(designs) - 1)][:, 1:]
+            rows = drawn if kind in ("data_subset", "bootstrap") else slice(None)
+            model = LogisticRegression().fit(design[rows], labels[j][rows])
+            scores.append(model.predict_proba(design)[:, 1])
+
+    def matched(score, pool, queries):
+        """The outcome of each query unit's nearest pool unit by propensity score."""
+        tree = NearestNeighbors(n_neighbors=1, algorithm="ball_tree")
+        tree.fit(score[pool].reshape(-1, 1))
+        return y[pool][tree.kneighbors(score[queries].reshape(-1, 1))[1][:, 0]]
+
+    effects = []
+    for label, count, score in zip(labels, counts, scores, strict=True):
+        on, off = (label == 1) & (count > 0), (label == 0) & (count > 0)
+        if not on.any() or not off.any():
+            effects.append(float("nan"))
+            continue
+        if method == "backdoor.propensity_score_weighting":
+            ps = np.clip(score, params.get("min_ps_score", 0.05), params.get("max_ps_score", 0.95))
+            odds = ps / (1 - ps)
+            weight = {
+                "ate": np.where(label == 1, 1 / ps, 1 / (1 - ps)),
+                "att": np.where(label == 1, 1.0, odds),
+                "atc": np.where(label == 1, 1 / odds, 1.0),
+            }[target] * count
+            treated_mean = weight[on] @ y[on] / weight[on].sum()
+            effects.append(float(treated_mean - weight[off] @ y[off] / weight[off].sum()))
+            continue
+
+        att = np.average(y[on] - matched(score, off, on), weights=count[on])
+        atc = np.average(matched(score, on, off) - y[off], weights=count[off])
+        n_on, n_off = count[on].sum(), count[off].sum()
+        effects.append(
+            float(
+                {"att": att, "atc": atc, "ate": (att * n_on + atc * n_off) / (n_on + n_off)}[target]
+            )
+        )
+    return effects
 
 
 def simulate_refuter(
@@ -120,33 +308,51 @@ def simulate_refuter(
 ):
     """The effects of ``n_simulations`` re-fits under refuter ``kind``, in draw order.
 
-    One seed per simulation is drawn up front from a stream of its own for each refuter, so
-    results depend neither on the number of workers nor on how many simulations the other
-    refuters run. Workers are processes (loky): DoWhy's fits hold the GIL, so threads are
-    slower than one core. ``progress(fraction_done)`` is called as results arrive.
+    Each simulation's draw comes from its own seed (``simulation_seeds``), so results
+    depend neither on the number of workers nor on how draws are batched. Three paths
+    compute the same numbers at different cost: linear regression fits batches of draws as
+    matrix least squares (``linear_effects``, on threads: matrix products release the GIL);
+    propensity weighting and matching re-fit the propensity model on arrays built once
+    (``propensity_effects``); any other estimator re-fits through DoWhy. Both of the latter
+    run one draw per task on processes, as their fits hold the GIL.
+    ``progress(fraction_done)`` is called as results arrive.
     """
-    stream = ["placebo_treatment", "random_common_cause", "data_subset", "bootstrap"].index(kind)
-    seeds = np.random.default_rng([seed, stream]).integers(0, 2**32 - 1, n_simulations)
+    seeds = simulation_seeds(kind, seed, n_simulations)
     frame = frame[[column for column in frame.columns if column in graph]]  # less to ship
-    tasks = (
-        joblib.delayed(simulate_once)(
-            kind,
-            frame,
-            graph,
-            treatment,
-            outcome,
-            estimand,
-            method,
-            target,
-            params,
-            int(s),
-            tuple(instruments),
-        )
-        for s in seeds
+    backdoor = estimand.estimands.get("backdoor") is not None and not instruments
+    covariates = sorted(estimand.get_backdoor_variables()) if backdoor else []
+    arrays = (
+        frame[treatment].to_numpy(dtype=float),
+        frame[outcome].to_numpy(dtype=float),
+        frame[covariates].to_numpy(dtype=float).reshape(len(frame), len(covariates)),
     )
+    direct = ["backdoor.propensity_score_weighting", "backdoor.propensity_score_matching"]
+    prefer = "processes"
+    if backdoor and method == "backdoor.linear_regression":
+        # draws per task: as many as keep one (rows x draws) matrix near 20 million cells,
+        # from the data's size only, so the batches are the same on any machine
+        size = max(1, int(2e7 // max(len(frame), 1)))
+        tasks = [
+            joblib.delayed(linear_effects)(kind, *arrays, seeds[i : i + size])
+            for i in range(0, n_simulations, size)
+        ]
+        prefer = "threads"
+    elif backdoor and covariates and method in direct:
+        # draws per task: as many as keep one (rows x draws) matrix near 2 million cells
+        size = max(1, int(2e6 // max(len(frame), 1)))
+        tasks = [
+            joblib.delayed(propensity_effects)(
+                kind, *arrays, method, target, params, seeds[i : i + size]
+            )
+            for i in range(0, n_simulations, size)
+        ]
+    else:
+        fixed = (kind, frame, graph, treatment, outcome, estimand, method, target, params)
+        tasks = [joblib.delayed(simulate_once)(*fixed, s, tuple(instruments)) for s in seeds]
     effects = []
-    for value in joblib.Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
-        effects.append(value)
+    parallel = joblib.Parallel(n_jobs=n_jobs, prefer=prefer, return_as="generator")
+    for part in parallel(tasks):
+        effects.extend(part if isinstance(part, list) else [part])
         if progress is not None:
             progress(len(effects) / n_simulations)
     return effects
@@ -196,167 +402,6 @@ def summarize_simulations(kind, effects, estimate, alpha=0.05, tolerance=0.1):
     return {"status": status, "new_effect": mean, "p_value": p_value, "details": details}
 
 
-def e_value(frame, treatment, outcome, estimate, ci_low=None, ci_high=None):
-    """VanderWeele & Ding's E-value: the risk ratio a hidden confounder would need with both
-    treatment and outcome to explain the estimate away (and the interval's nearer limit).
-
-    A 0/1 outcome uses the risk ratio the estimated risk difference implies at the untreated
-    (or average) risk; any other outcome the standardized-difference approximation
-    RR = exp(0.91 d), d = estimate / SD(outcome). Effects are per one unit of treatment.
-    """
-    y = frame[outcome].astype(float)
-    binary = set(np.unique(y)) <= {0.0, 1.0}
-    treated = frame[treatment]
-    if binary:
-        base = float(y[~treated].mean() if treated.dtype == bool else y.mean())
-        base = min(max(base, 1e-6), 1 - 1e-6)
-
-        def ratio(effect):
-            return min(max(base + effect, 1e-6), 1 - 1e-6) / base
-    else:
-        spread = float(y.std())
-
-        def ratio(effect):
-            return float(np.exp(0.91 * effect / spread))
-
-    def evalue(rr):
-        rr = max(rr, 1 / rr)
-        return float(rr + np.sqrt(rr * (rr - 1)))
-
-    interval = None
-    if ci_low is not None and ci_high is not None and np.isfinite([ci_low, ci_high]).all():
-        nearer = ci_low if estimate > 0 else ci_high
-        interval = 1.0 if ci_low <= 0 <= ci_high else evalue(ratio(nearer))
-    return {
-        "e_value": evalue(ratio(estimate)),
-        "e_value_ci": interval,
-        "risk_ratio": ratio(estimate),
-        "scale": "risk ratio" if binary else "standardized difference, RR = exp(0.91 d)",
-        "d": None if binary else float(estimate / spread),
-    }
-
-
-def confounder_bias(r2_treatment, r2_outcome, se, dof):
-    """Cinelli & Hazlett's (2020) size of the bias in an OLS coefficient from omitting a
-    confounder with these partial R² with the treatment and with the outcome."""
-    return float(se * np.sqrt(dof) * np.sqrt(r2_outcome * r2_treatment / (1 - r2_treatment)))
-
-
-def benchmark_strength(k, r2_treatment, r2_outcome, in_model):
-    """Partial R² (with treatment, with outcome) of a confounder ``k`` times as strong as a
-    measured covariate: Cinelli & Hazlett's bounds for a covariate in the regression (their
-    k_D = k_Y = k), the covariate's own partial R² times ``k`` for one left out of it."""
-    if in_model:
-        r2_dz = k * r2_treatment / (1 - r2_treatment)
-        r2_zx = k * r2_treatment**2 / ((1 - k * r2_treatment) * (1 - r2_treatment))
-        r2_yz = ((np.sqrt(k) + np.sqrt(r2_zx)) / np.sqrt(1 - r2_zx)) ** 2 * (
-            r2_outcome / (1 - r2_outcome)
-        )
-    else:
-        r2_dz, r2_yz = k * r2_treatment, k * r2_outcome
-    return float(r2_dz), float(min(r2_yz, 1.0))
-
-
-def strength_to_erase(estimate, se, dof, r2_treatment, r2_outcome, in_model, most=100.0):
-    """How many times as strong as the benchmark covariate a confounder must be to bring the
-    estimate to zero (bisection; ``inf`` when not even ``most`` times would)."""
-    if r2_treatment <= 0 or r2_outcome <= 0:
-        return float("inf")
-    limit = (1 - r2_treatment) / r2_treatment if in_model else 1 / r2_treatment
-    upper = min(limit * (1 - 1e-9), most)
-
-    def bias(k):
-        return confounder_bias(*benchmark_strength(k, r2_treatment, r2_outcome, in_model), se, dof)
-
-    if bias(upper) < abs(estimate):
-        return float("inf")
-    low, high = 0.0, upper
-    for _ in range(60):
-        middle = (low + high) / 2
-        low, high = (middle, high) if bias(middle) < abs(estimate) else (low, middle)
-    return float(high)
-
-
-def ols_sensitivity(frame, treatment, outcome, adjustment, others=None, alpha=0.05):
-    """Cinelli & Hazlett's sensitivity of the OLS estimate of ``outcome`` on ``treatment``
-    and the ``adjustment`` columns: the treatment's partial R² with the outcome, robustness
-    values, and for each benchmark variable (``{name: [columns]}``: those adjusted for, and
-    ``others`` measured but left out) the strength multiple that erases the estimate and the
-    estimate and interval adjusted for a confounder exactly as strong."""
-    y = frame[outcome].astype(float)
-    d = frame[treatment].astype(float)
-    in_model = [c for columns in adjustment.values() for c in columns]
-
-    def ols(target, columns):
-        design = sm.add_constant(frame[list(columns)].astype(float), has_constant="add")
-        return sm.OLS(target, design).fit()
-
-    def partial_r2(full_ssr, reduced_ssr):
-        return float(max(reduced_ssr - full_ssr, 0.0) / reduced_ssr)
-
-    full = ols(y, [treatment, *in_model])
-    estimate, se, dof = float(full.params[treatment]), float(full.bse[treatment]), full.df_resid
-    f = abs(estimate / se) / np.sqrt(dof)
-    f_crit = abs(stats.t.ppf(alpha / 2, dof - 1)) / np.sqrt(dof - 1)
-    f_alpha = max(f - f_crit, 0.0)
-    rv_alpha = 0.5 * (np.sqrt(f_alpha**4 + 4 * f_alpha**2) - f_alpha**2)
-    if f_alpha > 0 and f > 1 / f_crit:
-        rv_alpha = (f**2 - f_crit**2) / (1 + f**2)
-    treatment_fit = ols(d, in_model)
-    strengths = []
-    for name, columns in adjustment.items():
-        rest = [c for c in in_model if c not in columns]
-        strengths.append(
-            (
-                name,
-                True,
-                partial_r2(treatment_fit.ssr, ols(d, rest).ssr),
-                partial_r2(full.ssr, ols(y, [treatment, *rest]).ssr),
-            )
-        )
-    for name, columns in (others or {}).items():
-        strengths.append(
-            (
-                name,
-                False,
-                partial_r2(ols(d, [*in_model, *columns]).ssr, treatment_fit.ssr),
-                partial_r2(ols(y, [treatment, *in_model, *columns]).ssr, full.ssr),
-            )
-        )
-    benchmarks = []
-    t_crit = abs(stats.t.ppf(alpha / 2, dof - 1))
-    for name, inside, r2_d, r2_y in strengths:
-        row = {
-            "name": name,
-            "in_model": inside,
-            "r2_treatment": r2_d,
-            "r2_outcome": r2_y,
-            "strength_to_erase": strength_to_erase(estimate, se, dof, r2_d, r2_y, inside),
-            "adjusted_estimate": None,
-            "adjusted_ci": None,
-        }
-        if r2_d < (0.5 if inside else 1.0):  # else its k = 1 bound explains all of treatment
-            r2_dz, r2_yz = benchmark_strength(1.0, r2_d, r2_y, inside)
-            bias = confounder_bias(r2_dz, r2_yz, se, dof)
-            adjusted = float(np.sign(estimate) * (abs(estimate) - bias))
-            adjusted_se = se * np.sqrt((1 - r2_yz) / (1 - r2_dz) * dof / (dof - 1))
-            row["adjusted_estimate"] = adjusted
-            row["adjusted_ci"] = [
-                float(adjusted - t_crit * adjusted_se),
-                float(adjusted + t_crit * adjusted_se),
-            ]
-        benchmarks.append(row)
-    return {
-        "estimate": estimate,
-        "se": se,
-        "dof": float(dof),
-        "partial_r2": float(f**2 / (1 + f**2)),
-        "robustness_value": float(0.5 * (np.sqrt(f**4 + 4 * f**2) - f**2)),
-        "robustness_value_ci": float(rv_alpha),
-        "benchmarks": benchmarks,
-    }
-
-
 def unobserved_confounder(
     frame,
     treatment,
@@ -366,36 +411,13 @@ def unobserved_confounder(
     ci_high=None,
     adjustment=None,
     others=None,
-    fail_below=1.0,
-    warn_below=2.0,
-    e_value_warn=2.0,
 ):
-    """Sensitivity to an unmeasured common cause: the E-value always; with ``adjustment``
-    (a linear-regression estimate) also Cinelli & Hazlett's benchmarks.
-
-    With benchmarks: fail if a confounder weaker than ``fail_below`` times the most
-    threatening measured covariate would erase the estimate, warn below ``warn_below``
-    times. Without any: warn if the E-value is below ``e_value_warn``; never fail, as there
-    is nothing measured to say such a confounder is plausible.
-    """
-    details = {"e_value": e_value(frame, treatment, outcome, estimate, ci_low, ci_high)}
-    benchmarks = []
-    if adjustment is not None:
-        details["linear"] = ols_sensitivity(frame, treatment, outcome, adjustment, others)
-        benchmarks = details["linear"]["benchmarks"]
-    if not benchmarks:
-        status = "warn" if details["e_value"]["e_value"] < e_value_warn else "pass"
-        return {"status": status, "new_effect": None, "p_value": None, "details": details}
-    worst = min(benchmarks, key=lambda row: row["strength_to_erase"])
-    details["worst"] = worst
-    strength = worst["strength_to_erase"]
-    status = "fail" if strength < fail_below else "warn" if strength < warn_below else "pass"
-    return {
-        "status": status,
-        "new_effect": worst["adjusted_estimate"],
-        "p_value": None,
-        "details": details,
-    }
+    """Sensitivity to an unmeasured common cause: E-values always; with ``adjustment`` (a
+    linear-regression estimate) also Cinelli & Hazlett's robustness values and benchmarks.
+    The verdict and its thresholds are ``sensitivity_check``'s."""
+    return sensitivity_check(
+        frame, treatment, outcome, estimate, ci_low, ci_high, adjustment, others
+    )
 
 
 def variable_graph(graph, column_map):
@@ -547,15 +569,16 @@ def falsify_graph(
 
 PORTABLE_FUNCTIONS = (
     fit_value,
+    simulation_seeds,
+    simulation_draw,
     simulated_data,
     simulate_once,
+    draw_weights,
+    linear_effects,
+    logistic_batch,
+    propensity_effects,
     simulate_refuter,
     summarize_simulations,
-    e_value,
-    confounder_bias,
-    benchmark_strength,
-    strength_to_erase,
-    ols_sensitivity,
     unobserved_confounder,
     variable_graph,
     implied_independences,

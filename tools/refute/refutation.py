@@ -4,7 +4,8 @@ Runs DoWhy-style refuters (placebo treatment, random common cause, data subset, 
 a sensitivity analysis for an unmeasured confounder and a falsification test of the graph,
 each with a pass/warn/fail verdict whose rule is stated in words and a reading that gets the
 p-value right. The computations live in ``tools.refute.portable_refute`` so the exported script
-re-runs them; this module sizes the work to a time budget, reports progress, and explains.
+re-runs them; this module plans the work (counts from a setting and the data size, never
+the clock), reports progress, and explains.
 """
 
 import os
@@ -14,14 +15,13 @@ from typing import Literal, get_args
 
 import joblib
 import networkx as nx
-import numpy as np
 from pydantic import BaseModel
 
 from causal_assistant.tools.data.modeldata import ModelData
 from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.estimate.estimation import EstimationResult
 from causal_assistant.tools.identify.identification import IdentificationResult
-from causal_assistant.tools.refute import portable_refute
+from causal_assistant.tools.refute import portable_refute, sensitivity
 from causal_assistant.tools.results import ToolResult, WarningCode
 
 RefuterName = Literal[
@@ -36,25 +36,28 @@ Status = Literal["pass", "warn", "fail"]
 Progress = Callable[[str, float], None]
 
 REFUTERS: tuple[RefuterName, ...] = get_args(RefuterName)
-# Cost of one simulation relative to one fit of the primary estimator.
-SIMULATION_COST: dict[str, float] = {
-    "placebo_treatment": 1.0,
-    "random_common_cause": 1.05,
-    "data_subset": 0.8,
-    "bootstrap": 1.0,
-}
-MIN_SIMULATIONS, MAX_SIMULATIONS = 20, 100
+SIMULATED: tuple[str, ...] = REFUTERS[:4]
+# The number of simulations is a setting (CAUSAL_ASSISTANT_REFUTATION_SIMULATIONS) and a
+# rule on the data's size, never the clock: a seeded analysis gives the same draws on any
+# machine under any load. Linear regression fits all draws as batched least squares, so it
+# always runs the count asked for; estimators re-fitted draw by draw run fewer beyond
+# FULL_ROWS rows (proportionally, never below MIN_SIMULATIONS).
+DEFAULT_SIMULATIONS = 100
+MIN_SIMULATIONS = 20
+FULL_ROWS = 100_000
+# Shuffled graphs for the falsification baseline: as many as keep rows x tests x graphs
+# under PERMUTATION_WORK, at most MAX_PERMUTATIONS, none if fewer than MIN_PERMUTATIONS.
 MIN_PERMUTATIONS, MAX_PERMUTATIONS = 20, 100
-BASELINE_SHARE = 0.15  # of the budget, at most, for the graph's permutation baseline
+PERMUTATION_WORK = 3e7
 # Measured on 2 idle cores: loky workers start and import DoWhy in about 2.5 s, then run
-# fits about 2x faster than one process; threads were 1.3-1.6x slower than one process, as
-# DoWhy's fits hold the GIL. So simulations go to processes only when that start-up is
-# repaid, on cores that are idle: with the cores busy with other work, processes ran the
-# same fits 2x slower than one process.
+# fits about 2x faster than one process. Workers change only the speed, never the numbers,
+# so the choice may follow the machine's load.
 PROCESS_START_S = 3.0
 PARALLEL_EFFICIENCY = 0.9
 SENSITIVITY_S = 0.3
+ALPHA = 0.05  # the level of summarize_simulations, quoted by the readings
 LINEAR = "backdoor.linear_regression"
+DIRECT = ("backdoor.propensity_score_weighting", "backdoor.propensity_score_matching")
 LABELS = {
     "placebo_treatment": "placebo treatment",
     "random_common_cause": "random common cause",
@@ -82,17 +85,6 @@ RULES = {
     "partial correlation of at least 0.05); warn if up to 10% of them "
     "are contradicted; fail if more",
 }
-BENCHMARK_RULE = (
-    "pass if a hidden confounder would have to be at least 2× as strong as "
-    "every measured covariate to erase the effect; warn between 1× and 2×; fail "
-    "if one weaker than a measured covariate would (Cinelli & Hazlett 2020 "
-    "bounds from the OLS regression)"
-)
-E_VALUE_RULE = (
-    "pass if the E-value is at least 2; warn below that (never fail: benchmarks "
-    "against measured covariates need a linear-regression estimate and at least one "
-    "covariate, and without them nothing says such a confounder is plausible)"
-)
 
 
 class RefutationOutcome(BaseModel):
@@ -107,11 +99,28 @@ class RefutationOutcome(BaseModel):
 
 
 class RefutationPlan(BaseModel):
+    """What will run, decided before anything runs: the counts follow from the setting and
+    the data's size only; the seconds are an estimate from one timed simulation, shown so
+    the user can ask for fewer (``simulations_within``) and never used to change a count."""
+
     refuters: list[RefuterName]
     simulations: dict[str, int]
     estimated_seconds: float
-    n_jobs: int = 1  # worker processes the simulations will use
-    fit_seconds: float = 0.0  # the timed fit of the primary estimator the plan is sized on
+    n_jobs: int = 1  # worker processes (or threads, for batched regression)
+    path: str = "dowhy"  # how simulations are fitted: batched, direct or dowhy
+    seconds_per_simulation: float = 0.0  # the timed simulation the estimate is built on
+    fixed_seconds: float = 0.0  # the checks that do not simulate
+    budget_seconds: float | None = None  # advisory: what the user is willing to wait
+    suggested_simulations: int | None = None  # what would fit that wait, when over it
+
+    def simulations_within(self, seconds: float) -> int:
+        """The simulations per refuter that would fit in ``seconds`` by this estimate (at
+        least 2): a way to choose fewer, to pass as ``simulations``."""
+        simulated = sum(1 for name in self.simulations if name in SIMULATED)
+        per_round = self.seconds_per_simulation * simulated / self.n_jobs
+        if per_round <= 0:
+            return max(self.simulations.get(name, 0) for name in SIMULATED)
+        return max(2, int((seconds - self.fixed_seconds) // per_round))
 
 
 class RefutationResult(ToolResult):
@@ -120,44 +129,84 @@ class RefutationResult(ToolResult):
     seconds: float
 
 
+def simulation_count(requested: int, n_rows: int, batched: bool) -> int:
+    """Simulations per refuter: the setting, cut in proportion beyond ``FULL_ROWS`` rows
+    (never below ``MIN_SIMULATIONS``) for estimators re-fitted draw by draw."""
+    if requested < 1:
+        raise InputError("The number of refutation simulations must be at least 1.")
+    if batched or n_rows <= FULL_ROWS:
+        return requested
+    return min(requested, max(MIN_SIMULATIONS, requested * FULL_ROWS // n_rows))
+
+
+def permutation_count(n_rows: int, n_tests: int) -> int:
+    """Shuffled graphs for the falsification baseline, from the data's size and the
+    number of implied independences only."""
+    if not n_tests:
+        return 0
+    fitting = int(PERMUTATION_WORK // (n_rows * n_tests))
+    return min(fitting, MAX_PERMUTATIONS) if fitting >= MIN_PERMUTATIONS else 0
+
+
+def simulation_path(data: ModelData, ident: IdentificationResult, est: EstimationResult) -> str:
+    """How simulations are fitted: ``batched`` least squares for linear regression,
+    ``direct`` propensity fits on arrays for weighting and matching, else DoWhy re-fits."""
+    backdoor = ident.estimand == "backdoor"
+    if backdoor and est.estimate.method == LINEAR:
+        return "batched"
+    if backdoor and ident.adjustment_set and est.estimate.method in DIRECT:
+        return "direct"
+    return "dowhy"
+
+
 def plan_refutations(
     data: ModelData,
     ident: IdentificationResult,
     est: EstimationResult,
-    time_budget_s: float = 30.0,
+    simulations: int = DEFAULT_SIMULATIONS,
     which: list[str] | None = None,
     n_jobs: int | None = None,
+    budget_s: float | None = None,
 ) -> RefutationPlan:
-    """Size the simulations to the budget from one timed fit of the primary estimator.
+    """Decide the work from the setting and the data's size, then time one simulation to
+    say how long it will take and how many workers pay off.
 
-    ``n_jobs=None`` picks: all cores as processes when that is faster than one process
+    ``n_jobs=None`` picks: all idle cores as processes when that is faster than one process
     including the workers' start-up, otherwise in-process; any other value is used as given.
+    Workers never change the numbers, only the speed. ``budget_s`` is advisory: when the
+    estimate exceeds it the plan suggests a count that would fit, and runs the one asked for.
     """
     refuters = _chosen(which, ident)
-    simulated = [name for name in refuters if name in SIMULATION_COST]
-    fit_s = _time_fit(data, ident, est) if simulated else 0.0
+    simulated = [name for name in refuters if name in SIMULATED]
+    path = simulation_path(data, ident, est)
+    count = simulation_count(simulations, len(data.frame), path == "batched")
+    counts = {name: count for name in simulated}
+    per_sim_s = _time_simulation(data, ident, est) if simulated else 0.0
     graph_s, n_tests = _time_graph(data) if "graph_falsification" in refuters else (0.0, 0)
-    permutations = _permutations(graph_s, time_budget_s) if n_tests else 0
-    fixed_s = graph_s * (1 + permutations)
-    fixed_s += SENSITIVITY_S if "unobserved_confounder" in refuters else 0.0
-    round_s = fit_s * sum(SIMULATION_COST[name] for name in simulated)
-    available = time_budget_s - fixed_s
-    count = _simulations(available, round_s)
-    workers = _workers(n_jobs, count * round_s) if simulated else 1
-    start_s = PROCESS_START_S if workers > 1 else 0.0
-    if workers > 1:
-        count = _simulations((available - start_s) * workers * PARALLEL_EFFICIENCY, round_s)
-    sims_s = count * round_s / (workers * PARALLEL_EFFICIENCY if workers > 1 else 1)
-    simulations = {name: count for name in simulated}
     if "graph_falsification" in refuters:
-        simulations["graph_falsification"] = permutations
-    return RefutationPlan(
+        counts["graph_falsification"] = permutation_count(len(data.frame), n_tests)
+    fixed_s = graph_s * (1 + counts.get("graph_falsification", 0))
+    fixed_s += SENSITIVITY_S if "unobserved_confounder" in refuters else 0.0
+    serial_s = per_sim_s * count * len(simulated)
+    # batched regression is matrix products, already spread over the cores by BLAS:
+    # threads only when asked for
+    automatic = not simulated or (path == "batched" and n_jobs is None)
+    workers = 1 if automatic else _workers(n_jobs, serial_s)
+    sims_s = serial_s / (workers * PARALLEL_EFFICIENCY) if workers > 1 else serial_s
+    start_s = PROCESS_START_S if workers > 1 and path != "batched" else 0.0
+    plan = RefutationPlan(
         refuters=refuters,
-        simulations=simulations,
+        simulations=counts,
         estimated_seconds=round(fixed_s + start_s + sims_s, 2),
         n_jobs=workers,
-        fit_seconds=fit_s,
+        path=path,
+        seconds_per_simulation=per_sim_s,
+        fixed_seconds=round(fixed_s, 3),
+        budget_seconds=budget_s,
     )
+    if simulated and budget_s is not None and plan.estimated_seconds > budget_s:
+        plan.suggested_simulations = min(count, plan.simulations_within(budget_s))
+    return plan
 
 
 def refute_estimate(
@@ -166,14 +215,19 @@ def refute_estimate(
     est: EstimationResult,
     *,
     seed: int = 0,
-    time_budget_s: float = 30.0,
+    simulations: int = DEFAULT_SIMULATIONS,
     n_jobs: int | None = None,
     which: list[str] | None = None,
     progress: Progress | None = None,
+    on_plan: Callable[[RefutationPlan], None] | None = None,
+    budget_s: float | None = None,
 ) -> RefutationResult:
-    """Run the planned refuters; any failure adds a ``refutation_failed`` warning."""
+    """Run the planned refuters; any failure adds a ``refutation_failed`` warning.
+    ``on_plan`` receives the plan (counts and estimated seconds) before anything runs."""
     started = time.perf_counter()
-    plan = plan_refutations(data, ident, est, time_budget_s, which, n_jobs)
+    plan = plan_refutations(data, ident, est, simulations, which, n_jobs, budget_s)
+    if on_plan is not None:
+        on_plan(plan)
     calls = _Calls(data, ident, est, plan, seed)
     outcomes = []
     for name in plan.refuters:
@@ -210,20 +264,28 @@ def _chosen(which: list[str] | None, ident: IdentificationResult) -> list[Refute
     return [name for name in REFUTERS if name in which]
 
 
-def _time_fit(data: ModelData, ident: IdentificationResult, est: EstimationResult) -> float:
+def _time_simulation(data: ModelData, ident: IdentificationResult, est: EstimationResult) -> float:
+    """Seconds for one bootstrap simulation (the dearest kind) by the path that will run."""
     e = est.estimate
     began = time.perf_counter()
-    portable_refute.fit_value(
-        data.frame,
-        data.graph,
-        data.model_treatment,
-        data.model_outcome,
-        ident.dowhy_estimand,
-        e.method,
-        e.target,
-        e.params,
+    portable_refute.simulate_refuter(
+        "bootstrap",
+        frame=data.frame,
+        graph=data.graph,
+        treatment=data.model_treatment,
+        outcome=data.model_outcome,
+        estimand=ident.dowhy_estimand,
+        method=e.method,
+        target=e.target,
+        params=e.params,
+        n_simulations=1,
+        instruments=_instruments(data, ident),
     )
     return time.perf_counter() - began
+
+
+def _instruments(data: ModelData, ident: IdentificationResult) -> list[str]:
+    return data.model_columns(ident.instruments) if ident.estimand == "iv" else []
 
 
 def _time_graph(data: ModelData) -> tuple[float, int]:
@@ -243,18 +305,6 @@ def _time_graph(data: ModelData) -> tuple[float, int]:
         data.model_columns(list(given)),
     )
     return (listed - began) + len(tests) * (time.perf_counter() - listed), len(tests)
-
-
-def _permutations(graph_s: float, budget_s: float) -> int:
-    """Shuffled graphs for the baseline: as many as fit its share of the budget, or none."""
-    fitting = int(BASELINE_SHARE * budget_s / max(graph_s, 1e-6))
-    return min(fitting, MAX_PERMUTATIONS) if fitting >= MIN_PERMUTATIONS else 0
-
-
-def _simulations(seconds: float, round_s: float) -> int:
-    if round_s <= 0:
-        return MAX_SIMULATIONS
-    return int(np.clip(seconds // round_s, MIN_SIMULATIONS, MAX_SIMULATIONS))
 
 
 def _workers(n_jobs: int | None, serial_s: float) -> int:
@@ -302,7 +352,7 @@ class _Calls:
     ) -> None:
         self.data, self.estimand, self.estimate = data, ident.dowhy_estimand, est.estimate
         self.plan, self.seed = plan, seed
-        instruments = data.model_columns(ident.instruments) if ident.estimand == "iv" else []
+        instruments = _instruments(data, ident)
         self.shared = {
             "treatment": data.model_treatment,
             "outcome": data.model_outcome,
@@ -318,7 +368,7 @@ class _Calls:
 
     def run(self, name: str, tick: Callable[[float], None]) -> dict:
         data, e = self.data, self.estimate
-        if name in SIMULATION_COST:
+        if name in SIMULATED:
             effects = portable_refute.simulate_refuter(
                 name,
                 frame=data.frame,
@@ -350,7 +400,7 @@ class _Calls:
         )
 
     def code(self) -> str:
-        simulated = {n: c for n, c in self.plan.simulations.items() if n in SIMULATION_COST}
+        simulated = {n: c for n, c in self.plan.simulations.items() if n in SIMULATED}
         lines = ["refutations = {}"]
         if simulated:
             lines += [
@@ -400,8 +450,7 @@ def _benchmarks(data: ModelData, ident: IdentificationResult) -> dict:
 def _outcome(
     name: RefuterName, raw: dict, plan: RefutationPlan, data: ModelData, est: EstimationResult
 ) -> RefutationOutcome:
-    linear = "linear" in raw["details"] and bool(raw["details"]["linear"]["benchmarks"])
-    rule = RULES.get(name) or (BENCHMARK_RULE if linear else E_VALUE_RULE)
+    rule = RULES.get(name) or sensitivity.RULES[raw["details"]["rule"]]
     outcome = RefutationOutcome(
         name=name,
         status=raw["status"],
@@ -450,7 +499,13 @@ def _failed_fits(details: dict) -> str:
     return f" ({failed} re-fits failed and are left out)" if failed else ""
 
 
+def _share(value: float, estimate: float) -> str:
+    return f"{abs(value) / max(abs(estimate), 1e-12):.0%}"
+
+
 def _placebo_reading(outcome: RefutationOutcome, data: ModelData, estimate: float) -> str:
+    """What was done, then one sentence: what would have been worrying, and whether it
+    happened, quoting the p-value the verdict rests on (so p = 0.04 never reads as chance)."""
     d, p = outcome.details, _p(outcome.p_value)
     first = (
         f"Replacing {data.treatment} with a random shuffle of itself, which cannot affect "
@@ -458,22 +513,29 @@ def _placebo_reading(outcome: RefutationOutcome, data: ModelData, estimate: floa
         f"{len(d['effects'])} re-fits{_failed_fits(d)}, against the real estimate of "
         f"{_num(estimate)}."
     )
-    if outcome.status == "pass":
-        share = d["as_large_as_estimate"]
-        large = "none" if share == 0 else f"{share:.0%}"
+    worry = (
+        "Worrying would have been placebo effects whose middle 95% excludes zero, or an "
+        "average off zero beyond chance (p < 0.05) by at least 10% of the estimate"
+    )
+    share = _share(outcome.new_effect, estimate)
+    if outcome.status == "fail":
         return (
-            f"{first} {p}: an average placebo effect this far from zero is common by "
-            f"chance, as it should be, and {large} of the shuffles gave an effect as large "
-            "as the real one."
+            f"{first} {worry}; the first happened ({_p(d['p_band'])} for zero among the "
+            "placebo effects), so the estimator finds an effect where there can be none."
         )
     if outcome.status == "warn":
         return (
-            f"{first} {p}: an average this far from zero is unusual by chance, so part of "
-            "the estimate may be an artefact of the estimator rather than of the treatment."
+            f"{first} {worry}; the second happened ({p}, an average {share} of the "
+            "estimate), so part of the estimate may be an artefact of the estimator."
+        )
+    if outcome.p_value < ALPHA:
+        return (
+            f"{first} {worry}; neither happened: {p} says the average is off zero beyond "
+            f"chance, but at {share} of the estimate it is too small to matter."
         )
     return (
-        f"{first} {p}: even the spread of placebo effects excludes zero, so the estimator "
-        "finds an effect where there can be none."
+        f"{first} {worry}; neither happened: {p}, so an average this far from zero is "
+        "common by chance, as it should be for a treatment that cannot work."
     )
 
 
@@ -497,7 +559,7 @@ STABILITY_TEXT = {
 
 
 def _stability_reading(outcome: RefutationOutcome, estimate: float) -> str:
-    d, p = outcome.details, _p(outcome.p_value)
+    d = outcome.details
     template, cause = STABILITY_TEXT[outcome.name]
     first = template.format(
         est=_num(estimate),
@@ -508,73 +570,37 @@ def _stability_reading(outcome: RefutationOutcome, estimate: float) -> str:
         high=_num(d["band"][1]),
         flips=f"{d['sign_flips']:.0%}",
     )
-    if outcome.status == "pass":
+    worry = (
+        "Worrying would have been the estimate outside the middle 95% of the re-estimates, "
+        "or their average off it beyond chance (p < 0.05) by at least 10%"
+    )
+    band, mean_p = _p(d["p_band"]), _p(d["p_mean"])
+    shift = _share(outcome.new_effect - estimate, estimate)
+    if outcome.status == "fail":
         return (
-            f"{first} {p}: the original estimate is typical of these re-estimates, as it "
-            f"should be, so {cause} does not move it."
+            f"{first} {worry}; the first happened ({band} for the estimate among them), so "
+            f"{cause} changes the answer."
         )
     if outcome.status == "warn":
-        shift = abs(outcome.new_effect - estimate) / max(abs(estimate), 1e-12)
         return (
-            f"{first} {p}: the re-estimates are consistently off by {shift:.0%} of the "
-            f"estimate, so {cause} moves it more than chance would."
+            f"{first} {worry}; the second happened ({mean_p}, off by {shift}), so {cause} "
+            "moves the estimate more than chance would."
+        )
+    if d["p_mean"] < ALPHA:
+        return (
+            f"{first} {worry}; neither happened ({band} for the estimate among them): their "
+            f"average is off it beyond chance ({mean_p}) but by only {shift}, too little "
+            f"to matter, so {cause} does not move the answer."
         )
     return (
-        f"{first} {p}: the original estimate falls outside the middle 95% of the "
-        f"re-estimates, so {cause} changes the answer."
+        f"{first} {worry}; neither happened ({band} for the estimate among them, {mean_p} "
+        f"for their average), so {cause} does not move it, as it should not."
     )
-
-
-def _e_value_text(e: dict, data: ModelData) -> str:
-    text = (
-        f"E-value {e['e_value']:.2f}: a hidden confounder would need a risk ratio of "
-        f"{e['e_value']:.2f} with both {data.treatment} and {data.outcome} to explain the "
-        "effect away"
-    )
-    if e["d"] is not None:
-        text += (
-            f" (for this continuous outcome the risk ratio is approximated from the "
-            f"standardized effect d = {e['d']:.2f} as RR ≈ exp(0.91·d))"
-        )
-    return text
 
 
 def _sensitivity_reading(outcome: RefutationOutcome, data: ModelData) -> str:
-    d = outcome.details
-    e_text = _e_value_text(d["e_value"], data)
-    if "worst" not in d:
-        verdict = (
-            "a modest confounder could do that"
-            if outcome.status == "warn"
-            else "that is a strong confounder"
-        )
-        return (
-            f"{e_text}; {verdict}. With no measured covariate to benchmark against "
-            "here, judge from what you know whether a confounder that strong is plausible."
-        )
-    worst, linear = d["worst"], d["linear"]
-    who = f"'{worst['name']}'" + ("" if worst["in_model"] else " (measured, but not adjusted for)")
-    k = worst["strength_to_erase"]
-    if not np.isfinite(k):
-        first = (
-            "No hidden confounder up to 100× as strong as any measured covariate would "
-            "erase the effect."
-        )
-    elif outcome.status == "fail":
-        first = (
-            f"A hidden confounder only {k:.2g}× as strong as {who}, weaker than a "
-            "variable already measured, would erase the effect, so the estimate is "
-            "fragile."
-        )
-    else:
-        first = (
-            f"A hidden confounder {k:.2g}× as strong as {who} would erase the effect "
-            "(the most fragile comparison among the measured covariates)."
-        )
-    return (
-        f"{first} Robustness value {linear['robustness_value']:.0%}: a confounder "
-        f"explaining that share of the leftover variation of both {data.treatment} and "
-        f"{data.outcome} would erase it; {e_text}."
+    return sensitivity.sensitivity_reading(
+        outcome.status, outcome.details, data.treatment, data.outcome
     )
 
 
@@ -590,39 +616,61 @@ def _graph_reading(outcome: RefutationOutcome, data: ModelData) -> str:
             "so the data cannot contradict it. Only knowledge of the subject can support it."
         )
     p = _p(outcome.p_value)
+    worry = (
+        "Worrying would have been a pair the graph calls independent that the data relate "
+        "(Holm-adjusted p < 0.01 with a partial correlation of at least 0.05)"
+    )
     if outcome.status == "pass":
+        strongest = min(d["tests"], key=lambda t: t["p_adjusted"])
+        chance = (
+            "consistent with chance"
+            if strongest["p_adjusted"] >= 0.01
+            else f"beyond chance but too weak to matter (partial correlation "
+            f"{strongest['partial_r']:.2f})"
+        )
         baseline = "."
         if d["baseline_worse"] is not None:
             baseline = (
-                f", and the graph fits the data better than {d['baseline_worse']:.0%} of "
+                f"; the graph fits the data better than {d['baseline_worse']:.0%} of "
                 f"{len(d['baseline_shares'])} graphs of the same shape with shuffled "
                 "names."
             )
         return (
-            f"The graph implies {_independences(d['tested'])} and the data contradict "
-            f"none of them. {p}: even the strongest dependence among them is "
-            f"consistent with chance{baseline}"
+            f"The graph implies {_independences(d['tested'])}. {worry}; none happened: "
+            f"the strongest dependence among them ({p}) is {chance}{baseline}"
         )
     worst = min((t for t in d["tests"] if t["violated"]), key=lambda t: t["p_adjusted"])
     given = f" given {', '.join(worst['given'])}" if worst["given"] else ""
     return (
-        f"The data contradict {d['violated']} of the {_independences(d['tested'])} the "
-        f"graph implies: '{worst['x']}' and '{worst['y']}' are related (partial correlation "
-        f"{worst['partial_r']:.2f}) although the graph says they are independent{given}. "
-        f"{p}: a link this strong is very unlikely by chance, so an edge is missing or a "
-        f"variable is misplaced (a descendant of {data.outcome} used as a confounder does "
-        "this)."
+        f"The graph implies {_independences(d['tested'])}. {worry}; it happened for "
+        f"{d['violated']} of them: '{worst['x']}' and '{worst['y']}' are related (partial "
+        f"correlation {worst['partial_r']:.2f}, {_p(worst['p_adjusted'])}) although the graph "
+        f"says they are independent{given}, so an edge is missing or a variable is "
+        f"misplaced (a descendant of {data.outcome} used as a confounder does this)."
     )
+
+
+PATHS = {
+    "batched": "all draws as batched least squares",
+    "direct": "propensity re-fitted on every draw",
+    "dowhy": "DoWhy re-fits",
+}
 
 
 def _work_done(plan: RefutationPlan) -> str:
     parts = []
-    simulated = [n for name, n in plan.simulations.items() if name in SIMULATION_COST]
+    simulated = [n for name, n in plan.simulations.items() if name in SIMULATED]
     if simulated:
-        parts.append(f"{simulated[0]} simulations per refuter")
+        parts.append(f"{simulated[0]} simulations per refuter, {PATHS[plan.path]}")
     if plan.simulations.get("graph_falsification"):
         parts.append(f"{plan.simulations['graph_falsification']} shuffled graphs")
-    return f" ({', '.join(parts)})" if parts else ""
+    parts.append(f"planned {plan.estimated_seconds:.1f} s")
+    if plan.suggested_simulations is not None:
+        parts.append(
+            f"more than the {plan.budget_seconds:g} s budget: "
+            f"CAUSAL_ASSISTANT_REFUTATION_SIMULATIONS={plan.suggested_simulations} would fit it"
+        )
+    return f" ({'; '.join(parts)})"
 
 
 def _overall_reading(result: RefutationResult) -> str:
