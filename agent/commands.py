@@ -28,6 +28,8 @@ HELP = """Things you can say (offline commands; with an LLM, plain words work to
 - `show graph|estimate|refutations|data|warnings` — see a result again
 - `plot overlap`, `plot balance`, `plot distribution of X`, `table X by G` — look at the data
 - `run:` followed by Python (or a ```python block) — run your own code in the sandbox
+- `what if there is a hidden confounder?` / `what do you need to assume to get a sign?` —
+  bounds under assumptions you can accept one by one, and the sensitivity analysis
 - `accept` — keep an estimate whose refutation failed, with a caveat
 - `export` — download analysis.py, analysis.ipynb and report.md
 - `help` — this list"""
@@ -176,6 +178,8 @@ def parse_command(text: str) -> Intent:
         return Intent(kind="export")
     if lower in ("help", "commands", "what can you do", "?") or lower.startswith("help"):
         return Intent(kind="help")
+    if _asks_about_hidden_confounding(words, lower):
+        return Intent(kind="bounds")
     if looks_like_question(message):
         return Intent(kind="ask", args={"question": message})
     return Intent(kind="unknown", args={"text": text})
@@ -198,6 +202,19 @@ def design_request(args: dict) -> dict:
             n.strip(" '\"`") for n in re.split(r",|\band\b", args["instruments"]) if n.strip()
         ]
     return {"kind": kind, "columns": columns}
+
+
+def _asks_about_hidden_confounding(words: set[str], lower: str) -> bool:
+    """ "What if there is a hidden confounder?", "what do you need to assume to get a
+    sign?", "show the bounds", "how sensitive is it?"."""
+    hidden = words & {"hidden", "unmeasured", "unobserved", "latent", "omitted", "unknown"}
+    confounding = any(w.startswith("confound") for w in words)
+    return bool(
+        (hidden and (confounding or "variable" in words or "cause" in words))
+        or (confounding and "measure" in lower)
+        or words & {"bounds", "bound", "sensitivity", "sensitive"}
+        or ("assume" in words and "sign" in words)
+    )
 
 
 def stage_for(word: str) -> str | None:

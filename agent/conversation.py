@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from causal_assistant.agent.commands import HELP, Intent, design_request, stage_for
+from causal_assistant.agent.partial import hidden_confounder_answer
 from causal_assistant.agent.reasoners.offline import find_columns
 from causal_assistant.agent.templates import template_code
 from causal_assistant.tools.data.intake import resolve_column
@@ -287,10 +288,18 @@ def _sandboxed(session: "Session", text: str, code: str, state: dict) -> dict:
 
 
 def export(session: "Session", intent: Intent, text: str) -> dict:
-    _need(session.values, "estimation", "estimate")
+    if not session.values.get("bounds"):  # bounds alone are an answer worth exporting
+        _need(session.values, "estimation", "estimate")
     written = session.export(session.export_dir())
     names = ", ".join(sorted(written))
     raise Reply(f"Exported {names}.", files=[str(p) for p in written.values()])
+
+
+def hidden_confounder(session: "Session", intent: Intent, text: str) -> dict:
+    """Bounds (from the run, or computed now) and the sensitivity analysis."""
+    state = session.values
+    _need(state, "identification", "analysis")
+    raise Reply(hidden_confounder_answer(session.context, state))
 
 
 def show_help(session: "Session", intent: Intent, text: str) -> dict:
@@ -329,6 +338,7 @@ HANDLERS: dict[str, Callable[["Session", Intent, str], dict]] = {
     "plot": template,
     "table": template,
     "export": export,
+    "bounds": hidden_confounder,
     "help": show_help,
     "unknown": unknown,
     "answer": answer,

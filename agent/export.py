@@ -13,8 +13,10 @@ import nbformat
 
 from causal_assistant.agent.state import AnalysisState
 from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.export.bounds_plot import draw_bounds_result
 from causal_assistant.tools.export.plots import draw_graph
 from causal_assistant.tools.export.scriptgen import ScriptPlan, render_notebook, render_script
+from causal_assistant.tools.identify.bounds import LABELS, BoundsResult, format_effect
 from causal_assistant.tools.model.graphs import CausalGraph
 
 PORTABLE_MODULES = [
@@ -60,6 +62,8 @@ def export_analysis(
     written = {}
     if state.get("estimation"):
         written.update(_write_analysis(state, result, out_dir))
+    elif state.get("bounds"):
+        written.update(_export_bounds(state, result, out_dir))
     timings = result.setdefault("timings_s", {})
     timings["export"] = round(time.perf_counter() - began, 4)
     if started is not None:
@@ -83,6 +87,19 @@ def _write_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[s
     )
     written["report.md"] = _write(out_dir / "report.md", render_report(state, result))
     return written
+
+
+def _export_bounds(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
+    """A run that ends with bounds: the graph, the picture of the bounds and the report."""
+    bounds = BoundsResult.model_validate(state["bounds"])
+    roles = {r["name"]: r["role"] for r in state.get("roles") or []}
+    graph = CausalGraph.model_validate(state["graph"])
+    picture = draw_bounds_result(bounds)
+    return {
+        "graph.png": _write(out_dir / "graph.png", draw_graph(graph, roles)),
+        "bounds.png": _write(out_dir / "bounds.png", picture),
+        "report.md": _write(out_dir / "report.md", render_report(state, result)),
+    }
 
 
 def _finite(value: object) -> object:
@@ -155,13 +172,8 @@ def _design_lines(design: dict | None) -> list[str]:
     return lines
 
 
-def render_report(state: AnalysisState, result: dict) -> str:
-    """The report a colleague can read: answer first, then every assumption behind it."""
-    estimate = result["estimate"]
-    lines = [f"# Effect of {result['treatment']} on {result['outcome']}", ""]
-    if result.get("question"):
-        lines += [f"Question: *{result['question']}*", ""]
-    lines += [
+def _answer(state: AnalysisState, result: dict) -> list[str]:
+    lines = [
         "## Answer",
         "",
         state["estimation"]["reading"],
@@ -170,12 +182,59 @@ def render_report(state: AnalysisState, result: dict) -> str:
         "| estimator | estimand | estimate | 95% low | 95% high |",
         "|---|---|---|---|---|",
     ]
-    for row in [estimate, *result["alternatives"]]:
+    for row in [result["estimate"], *result["alternatives"]]:
         lines.append(
             f"| {row['label'] or row['method']} | {row['estimand']} | "
             f"{_number(row['value'])} | {_number(row['ci_low'])} | "
             f"{_number(row['ci_high'])} |"
         )
+    return lines
+
+
+def _bounds_answer(state: AnalysisState) -> list[str]:
+    """The answer when only bounds exist: the range under each set of assumptions."""
+    bounds = state["bounds"]
+
+    binary = bounds["range_source"] == "binary"
+
+    def _effect(value: float | None) -> str:
+        return "empty" if value is None else format_effect(value, binary)
+
+    lines = [
+        "## Answer: a range, not a point",
+        "",
+        "The effect is not point-identified under this graph; the data still bound it. "
+        + bounds["reading"],
+        "",
+        "![bounds under each set of assumptions](bounds.png)",
+        "",
+        "| assumptions | low | high | sign | what you must accept |",
+        "|---|---|---|---|---|",
+    ]
+    for b in bounds["bounds"]:
+        lines.append(
+            f"| {LABELS[b['kind']]} | {_effect(b['low'])} | {_effect(b['high'])} | "
+            f"{b['sign']} | {b['assumptions']} |"
+        )
+    lines += [
+        "",
+        "To reproduce the bounds, run this with the functions "
+        "of `causal_assistant.tools.identify.portable_bounds` and `df` the data:",
+        "",
+        "```python",
+        bounds["code"].rstrip(),
+        "```",
+    ]
+    return lines
+
+
+def render_report(state: AnalysisState, result: dict) -> str:
+    """The report a colleague can read: answer first, then every assumption behind it."""
+    estimate = result["estimate"]
+    lines = [f"# Effect of {result['treatment']} on {result['outcome']}", ""]
+    if result.get("question"):
+        lines += [f"Question: *{result['question']}*", ""]
+    lines += _answer(state, result) if estimate else _bounds_answer(state)
     lines += _design_lines(result.get("design"))
     lines += [
         "",
@@ -220,6 +279,8 @@ def render_report(state: AnalysisState, result: dict) -> str:
     if result["warnings"]:
         lines += ["", "## Warnings", ""]
         lines += [f"- `{w['code']}` ({w['stage']}): {w['message']}" for w in result["warnings"]]
+    if not estimate:  # the bounds' code is under the answer
+        return "\n".join([*lines, ""])
     lines += [
         "",
         "## Reproduce",

@@ -39,6 +39,8 @@ def _route_after(current: str, following: str):
             return "critique"
         if current == "review_refutation" and decision == "respecify":
             return "approve_graph"
+        if current == "identification" and state.get("bounds"):
+            return "report"  # not point-identified: the bounds are the answer
         return following
 
     return route
@@ -55,7 +57,7 @@ def build_graph(context: AgentContext, checkpointer=None):
         builder.add_conditional_edges(
             current,
             _route_after(current, following),
-            sorted({following, "critique", "approve_graph", "identification", END}),
+            sorted({following, "critique", "approve_graph", "identification", "report", END}),
         )
     builder.add_edge(PIPELINE[-1], END)
     return builder.compile(checkpointer=checkpointer)

@@ -4,6 +4,7 @@ Other programs and the tests depend on this shape (DESIGN.md, "Headless contract
 is assembled in one place from the stage outputs and never from the chat messages.
 """
 
+from causal_assistant.agent.partial import bounds_rows
 from causal_assistant.agent.state import STAGES, AnalysisState
 from causal_assistant.agent.study import assumptions_of, used_kind
 
@@ -119,6 +120,7 @@ def build_result(state: AnalysisState) -> dict:
         ],
         "critique": _critique(state.get("critique") or {}),
         "explanation": (state.get("explanation") or {}).get("text"),
+        "bounds": bounds_rows(state.get("bounds")),
         "warnings": collect_warnings(state),
         "timings_s": dict(state.get("timings_s") or {}),
         "error": state.get("error"),

@@ -106,6 +106,11 @@ class Export(BaseModel):
     """Write analysis.py, analysis.ipynb and report.md for download."""
 
 
+class HiddenConfounder(BaseModel):
+    """Bounds and sensitivity: what if a confounder was not measured; what must one assume
+    to get the sign of the effect."""
+
+
 class Help(BaseModel):
     """List what the assistant can do."""
 
@@ -131,6 +136,7 @@ ACTIONS: dict[type[BaseModel], str] = {
     Table: "table",
     RunCode: "run_code",
     Export: "export",
+    HiddenConfounder: "bounds",
     Help: "help",
     Answer: "answer",
 }
@@ -152,6 +158,7 @@ def state_summary(state: dict, pending: dict | None) -> dict:
         ],
         "adjustment_set": (state.get("identification") or {}).get("adjustment_set"),
         "estimate": estimation.get("estimate"),
+        "bounds_reading": (state.get("bounds") or {}).get("reading"),
         "estimate_reading": estimation.get("reading"),
         "refutations": [
             [r["name"], r["status"]] for r in (state.get("refutation") or {}).get("refutations", [])

@@ -138,6 +138,7 @@ class Session:
                     "identification",
                     "estimation",
                     "refutation",
+                    "bounds",
                     "decision",
                     "stage",
                 )

@@ -14,6 +14,7 @@ from langgraph.types import interrupt
 
 from causal_assistant.agent.context import AgentContext
 from causal_assistant.agent.datastore import store_dataset
+from causal_assistant.agent.partial import unidentified
 from causal_assistant.agent.reasoners.base import QuestionParse
 from causal_assistant.agent.reasoners.critique import review_graph
 from causal_assistant.agent.reasoners.explain import facts_from_state
@@ -295,9 +296,9 @@ class Stages:
             + [w.model_dump(mode="json") for w in data.result.warnings]
         }
         update["stage_code"] = {"identification": data.result.code + ident.code}
-        if ident.estimand == "none":
-            update["error"] = ident.reading
-        return update
+        if ident.estimand == "none":  # not point-identified: bounds instead of a stop
+            return unidentified(self.ctx, state, update)
+        return {**update, "bounds": None}
 
     def _design_identification(self, state: AnalysisState, started: float) -> dict:
         design, spec = own_design(state), design_spec(state)
@@ -426,6 +427,9 @@ class Stages:
         }
 
     def report(self, state: AnalysisState) -> dict:
+        if not state.get("estimation"):  # bounds only
+            text = f"{state['bounds']['reading']} Say `export` for the report with the picture."
+            return {"stage": "report", "messages": say(text)}
         refutation = (state.get("refutation") or {}).get("reading", "")
         facts = facts_from_state(state)
         explanation = facts and self.ctx.reasoner.explain(

@@ -48,7 +48,7 @@ def run_one(n_rows: int, workdir: Path) -> dict:
     result = json.loads((out / "result.json").read_text())
     row = {
         "rows": f"{n_rows:,}",
-        "total s": wall,
+        "wall s": wall,
         "peak MB": peak_mb,
         "estimate": result["estimate"]["value"],
         "truth": TRUE_EFFECT,

@@ -34,7 +34,7 @@ def test_manski_and_monotone_bounds_match_the_hand_computation():
         assert bounds[kind].high == pytest.approx(high, abs=1e-12), kind
     assert bounds["no_assumption"].high - bounds["no_assumption"].low == pytest.approx(1.0)
     assert not bounds["no_assumption"].sign_determined
-    assert "only because the assumption says so" in bounds["mtr"].sign
+    assert "comes from the assumption, not from the data" in bounds["mtr"].sign
 
 
 def test_stated_range_and_reversed_directions():

@@ -244,12 +244,14 @@ def test_cyclic_graph_exits_2_naming_the_cycle(training_csv, tmp_path, capsys) -
     assert "cycle" in one_line_reason(err)
 
 
-def test_unidentifiable_graph_exits_2_and_says_why(training_csv, tmp_path, capsys) -> None:
+def test_unidentifiable_graph_ends_with_bounds(training_csv, tmp_path, capsys) -> None:
+    """A hidden confounder with no instrument or front door: a range is the answer (exit 0,
+    estimate null, bounds with their assumptions, the unidentifiable warning, a picture)."""
     graph = tmp_path / "g.dot"
     graph.write_text(
         'digraph { U [observed="no"]; U -> treat; U -> earnings_after; treat -> earnings_after; }'
     )
-    code, err = run_cli(
+    code = main(
         [
             "analyze",
             str(training_csv),
@@ -261,14 +263,21 @@ def test_unidentifiable_graph_exits_2_and_says_why(training_csv, tmp_path, capsy
             str(graph),
             "--out",
             str(tmp_path / "o"),
-        ],
-        capsys,
+        ]
     )
-    assert code == 2
-    reason = one_line_reason(err)
-    assert "not identified" in reason and "U" in reason
+    printed = capsys.readouterr().out
+    assert code == 0 and "Not point-identified" in printed and "no_assumption" in printed
     result = json.loads((tmp_path / "o" / "result.json").read_text())
+    assert result["estimate"] is None and result["error"] is None
     assert "unidentifiable" in {w["code"] for w in result["warnings"]}
+    assert "U" in result["identification"]["reading"]
+    kinds = [b["kind"] for b in result["bounds"]]
+    assert kinds[0] == "no_assumption" and {"mtr", "mts", "mtr_mts"} <= set(kinds)
+    for bound in result["bounds"]:
+        assert bound["low"] <= bound["high"] and bound["assumptions"] and bound["reading"]
+    report = (tmp_path / "o" / "report.md").read_text()
+    assert "## Answer: a range, not a point" in report and "](bounds.png)" in report
+    assert (tmp_path / "o" / "bounds.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_shipped_example_matches_its_generator(tmp_path) -> None:

@@ -239,3 +239,40 @@ def test_code_reproduces_estimate(kind):
     assert namespace["numbers"]["value"] == pytest.approx(
         design.estimate(frame, spec).value, abs=1e-9
     )
+
+
+def test_backdoor_wrapper_gives_todays_numbers():
+    """The backdoor design calls today's identification and estimation as they are."""
+    from causal_assistant.tools.data.modeldata import build_model_data
+    from causal_assistant.tools.estimate.estimation import estimate_effect
+    from causal_assistant.tools.identify.identification import identify_effect
+
+    frame = confounded(n=400)
+    graph = CausalGraph.from_edges(
+        [
+            ("age", "treat"),
+            ("income", "treat"),
+            ("age", "outcome"),
+            ("income", "outcome"),
+            ("treat", "outcome"),
+        ],
+        source="user",
+    )
+    data = build_model_data(frame, graph, "treat", "outcome")
+    today = estimate_effect(data, identify_effect(data), seed=0)
+    spec = DesignSpec(
+        kind="backdoor", treatment="treat", outcome="outcome", graph=graph.model_dump()
+    )
+    backdoor = REGISTRY[DesignKind.BACKDOOR]
+    ident, spec = settled(backdoor, frame, spec)
+    assert ident.identified and set(spec.columns.covariates) == {"age", "income"}
+    wrapped = backdoor.estimate(frame, spec)
+    assert wrapped.value == today.estimate.value
+    assert (wrapped.ci_low, wrapped.ci_high) == (today.estimate.ci_low, today.estimate.ci_high)
+    assert "estimate_with_ci" in wrapped.code and "def estimate_with_ci" in wrapped.code
+
+
+def test_context_names_an_instrument():
+    said = chosen(instrumented(n=800), context="The offer letter serves as an instrument: offer.")
+    assert (said.kind, said.source) == (DesignKind.IV, "context")
+    assert said.columns.instruments == ["offer"]

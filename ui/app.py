@@ -497,6 +497,11 @@ async def show_outcome(
         "report",
     }:
         return await show_answer(session, state)
+    if state.get("bounds") and "report" in ran:  # not point-identified: bounds answer
+        text, picture = await cl.make_async(render.bounds_answer)(state)
+        message = cl.Message(content=text, elements=[picture_element(picture)], author=APP_NAME)
+        await message.send()
+        return message
     return None
 
 

@@ -19,6 +19,8 @@ from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.model.graphs import read_graph
 from causal_assistant.ui.guard import TOKEN_ENV, new_token, public_host_problem
 
+STARTED = time.perf_counter()  # start-up is counted from here (after the interpreter's own)
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -77,6 +79,7 @@ def analyze(args: argparse.Namespace) -> int:
             "Say what to analyse: --question 'effect of X on Y', or --treatment and --outcome."
         )
     session = Session(Settings.from_env(**overrides))
+    running = time.perf_counter()
     state = session.start(
         args.data,
         question=args.question,
@@ -90,16 +93,32 @@ def analyze(args: argparse.Namespace) -> int:
         auto_approve=True,
         design_request=_design_request(args),
     )
-    written = _export(session, Path(args.out))
+    # the wall time outside the stages, as entries of its own beside them in result.json
+    stages = sum((state.get("timings_s") or {}).values())
+    overhead = {
+        "startup": running - STARTED,
+        "checkpoints": max(time.perf_counter() - running - stages, 0.0),
+    }
+    written = _export(session, Path(args.out), overhead)
     if state.get("error"):
         flags = " ".join(f"--{role} COLUMN" for role in state.get("choices") or {})
         raise InputError(state["error"] + (f" (or pass {flags})" if flags else ""))
-    estimate = session.result()["estimate"]
-    print(
-        f"{estimate['estimand']} of {state['treatment']} on {state['outcome']}: "
-        f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
-        f"{estimate['ci_high']:.6g}) by {estimate['method']}"
-    )
+    result = session.result()
+    estimate = result["estimate"]
+    if estimate is None:  # not point-identified: a range is the answer
+        print(
+            f"Not point-identified; bounds on the effect of {state['treatment']} on "
+            f"{state['outcome']}:"
+        )
+        for bound in result["bounds"]:
+            span = "empty" if bound["low"] is None else f"{bound['low']:.6g} to {bound['high']:.6g}"
+            print(f"  {bound['kind']}: {span}. {bound['sign']}")
+    else:
+        print(
+            f"{estimate['estimand']} of {state['treatment']} on {state['outcome']}: "
+            f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
+            f"{estimate['ci_high']:.6g}) by {estimate['method']}"
+        )
     print(f"Wrote {', '.join(sorted(written))} to {Path(args.out).resolve()}")
     return 0
 
@@ -120,9 +139,9 @@ def _design_request(args: argparse.Namespace) -> dict:
     }
 
 
-def _export(session, out: Path) -> dict[str, Path]:
+def _export(session, out: Path, timings: dict[str, float]) -> dict[str, Path]:
     try:
-        return session.export(out)
+        return session.export(out, timings=timings, started=STARTED)
     except OSError as exc:
         raise InputError(
             f"Cannot write the results to {out}: {exc.strerror or exc}; "

@@ -423,6 +423,36 @@ def warnings_list(warnings: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(f"- **{w.get('code')}**: {w.get('message')}" for w in warnings)
 
 
+def bounds_answer(state: Mapping[str, Any]) -> tuple[str, Picture]:
+    """When only bounds exist: why, the range under each set of assumptions, the picture."""
+    from causal_assistant.tools.export.bounds_plot import draw_bounds_result
+    from causal_assistant.tools.identify.bounds import LABELS, BoundsResult, format_effect
+
+    bounds = BoundsResult.model_validate(state["bounds"])
+    binary = bounds.range_source == "binary"
+    rows = [
+        {
+            "assumptions": LABELS[b.kind],
+            "range": "contradicted by the data"
+            if b.low is None
+            else f"{format_effect(b.low, binary)} to {format_effect(b.high, binary)}",
+            "sign": b.sign,
+        }
+        for b in bounds.bounds
+    ]
+    text = "\n\n".join(
+        [
+            f"## Effect of {bounds.treatment} on {bounds.outcome}: a range, not a point",
+            (state.get("identification") or {}).get("reading", ""),
+            bounds.reading,
+            markdown_table(rows, headers=["assumptions", "range", "sign"]),
+            "Ask `what do you need to assume to get a sign?` for each assumption in words.",
+        ]
+    )
+    picture = draw_bounds_result(bounds)
+    return text, Picture(name="bounds", png=picture)
+
+
 def final_answer(state: Mapping[str, Any], result: Mapping[str, Any]) -> str:
     """The answer in words, then the number to full precision, then what could undo it."""
     estimation = state.get("estimation") or {}

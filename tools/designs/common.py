@@ -9,6 +9,7 @@ descendant of the treatment.
 
 import inspect
 import re
+import warnings
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
@@ -18,6 +19,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning, ValueWarning
 
 from causal_assistant.tools.designs.base import CheckStatus, DesignCheck, DesignSpec
 from causal_assistant.tools.designs.defining import treatment_defining_columns
@@ -72,13 +74,16 @@ def robust_joint_test(
     """(Wald chi-square, p-value) that all coefficients on ``tested`` are zero in the OLS
     of ``y`` on a constant, ``held`` and ``tested``, with HC1 errors."""
     base = np.ones((len(y), 1)) if held is None else np.column_stack([np.ones(len(y)), held])
-    fit = sm.OLS(y, np.column_stack([base, tested])).fit(cov_type="HC1")
     k = tested.shape[1]
     restriction = np.zeros((k, base.shape[1] + k))
     restriction[:, base.shape[1] :] = np.eye(k)
-    wald = fit.wald_test(restriction, scalar=True)
+    with warnings.catch_warnings():  # collinear columns: the rank below sets the df
+        warnings.simplefilter("ignore", ValueWarning)
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        fit = sm.OLS(y, np.column_stack([base, tested])).fit(cov_type="HC1")
+        wald = fit.wald_test(restriction, scalar=True)
     statistic = float(wald.statistic)
-    return statistic, float(stats.chi2.sf(statistic, k))
+    return statistic, float(stats.chi2.sf(statistic, max(1, np.linalg.matrix_rank(tested))))
 
 
 def standardised_differences(x: pd.DataFrame, treated: np.ndarray) -> pd.Series:

@@ -12,7 +12,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from causal_assistant.tools.identify.bounds import LABELS, Bound  # noqa: E402
+from causal_assistant.tools.identify.bounds import LABELS, Bound, BoundsResult  # noqa: E402
 
 SIGNED = "#2a9d8f"  # the interval excludes zero
 UNSIGNED = "#8d99ae"
@@ -65,3 +65,14 @@ def draw_bounds(
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
     return buffer.getvalue()
+
+
+def draw_bounds_result(result: BoundsResult) -> bytes:
+    """The picture of a ``bound_effect`` result, with its raw difference marked."""
+    return draw_bounds(
+        result.bounds,
+        treatment=result.treatment,
+        outcome=result.outcome,
+        scale=result.scale,
+        naive=result.naive_difference,
+    )

@@ -147,19 +147,21 @@ def _outcome_range(
     return float(y.min()), float(y.max()), "observed"
 
 
-def _num(value: float, binary: bool) -> str:
+def format_effect(value: float, binary: bool) -> str:
+    """An effect as people read it: percentage points for a yes/no outcome, thousands
+    separators from 1,000 up, three significant digits otherwise."""
     if binary:
         return f"{100 * value:+.1f} percentage points"
     return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 def _range_words(arms: Arms, outcome: str) -> str:
-    low, high = _num(arms.low, False), _num(arms.high, False)
+    low, high = format_effect(arms.low, False), format_effect(arms.high, False)
     return {
-        "binary": f"{outcome} is yes/no (0 or 1)",
-        "stated": f"{outcome} lies between {low} and {high} (the range you stated)",
+        "binary": f"the outcome {outcome} is yes/no (0 or 1)",
+        "stated": f"the outcome {outcome} lies between {low} and {high} (the range you stated)",
         "observed": (
-            f"{outcome} lies between {low} and {high}, the smallest and largest values "
+            f"the outcome {outcome} lies between {low} and {high}, the smallest and largest values "
             "observed (no unit could have fallen outside them under the other treatment)"
         ),
     }[arms.source]
@@ -170,7 +172,8 @@ def _assumption_words(
 ) -> str:
     more = "at least" if mtr >= 0 else "at most"
     response = (
-        f"{treatment} never {'lowers' if mtr >= 0 else 'raises'} anyone's {outcome}: each "
+        f"the treatment {treatment} never {'lowers' if mtr >= 0 else 'raises'} anyone's "
+        f"{outcome}: each "
         f"unit's {outcome} with it is {more} what it would be without it (monotone "
         "treatment response)"
     )
@@ -190,15 +193,18 @@ def _assumption_words(
             "instrumental variable)"
         ),
         "iv_manski": (
-            f"{instrument} does not change the average {outcome} units would have with or "
+            f"the instrument {instrument} does not change the average {outcome} units would "
+            "have with or "
             f"without {treatment} (mean independence: an instrument)"
         ),
         "balke_pearl": (
-            f"{instrument} is as good as randomly assigned and reaches {outcome} only "
+            f"the instrument {instrument} is as good as randomly assigned and reaches "
+            f"{outcome} only "
             f"through {treatment}; all three are yes/no (Balke–Pearl)"
         ),
         "lee": (
-            f"{treatment} is as good as randomly assigned, and it changes whether {outcome} "
+            f"the treatment {treatment} is as good as randomly assigned, and it changes "
+            f"whether {outcome} "
             "is recorded in one direction only (it never makes a unit that would have been "
             "recorded go missing, or never the reverse)"
         ),
@@ -217,16 +223,20 @@ def _sign(kind: str, low: float | None, high: float | None, binary: bool, mtr: i
     if kind in ("mtr", "mtr_mts", "miv_mtr") and (low == 0.0 if mtr > 0 else high == 0.0):
         side, other = ("negative", high) if mtr > 0 else ("positive", low)
         return (
-            f"The effect is not {side} only because the assumption says so; the data add "
-            f"that it is at most {_num(abs(other), binary).lstrip('+')} in size.",
+            f"The sign (never {side}) comes from the assumption, not from the data; the data "
+            f"add that the effect is at most {format_effect(abs(other), binary).lstrip('+')} "
+            "in size.",
             False,
         )
     if low > 0 or high < 0:
         side, limit = ("positive (at least", low) if low > 0 else ("negative (at most", high)
-        return (f"The sign is determined: the effect is {side} {_num(limit, binary)}).", True)
+        return (
+            f"The sign is determined: the effect is {side} {format_effect(limit, binary)}).",
+            True,
+        )
     return (
-        f"The sign is not determined: the range runs from {_num(low, binary)} to "
-        f"{_num(high, binary)} and includes zero.",
+        f"The sign is not determined: the range runs from {format_effect(low, binary)} to "
+        f"{format_effect(high, binary)} and includes zero.",
         False,
     )
 
@@ -255,8 +265,8 @@ def make_bound(
         premises = " and ".join(parts)
         reading = (
             f"If {premises[0].lower() + premises[1:]}, the average effect of "
-            f"{treatment} on {outcome} lies between {_num(low, binary)} and "
-            f"{_num(high, binary)}. {sign}"
+            f"{treatment} on {outcome} lies between {format_effect(low, binary)} and "
+            f"{format_effect(high, binary)}. {sign}"
         )
     return Bound(
         kind=kind,  # type: ignore[arg-type]
@@ -368,9 +378,10 @@ def _overall_reading(result: BoundsResult, notes: list[str]) -> str:
     text = (
         f"With no assumption about the hidden confounding, only that "
         f"{first.assumptions[0].lower() + first.assumptions[1:-1]}, the average effect of "
-        f"{result.treatment} on {result.outcome} lies between {_num(first.low, binary)} and "
-        f"{_num(first.high, binary)} (the raw difference between the groups is "
-        f"{_num(result.naive_difference, binary)})."
+        f"{result.treatment} on {result.outcome} lies between "
+        f"{format_effect(first.low, binary)} and {format_effect(first.high, binary)} (the "
+        "raw difference between the groups is "
+        f"{format_effect(result.naive_difference, binary)})."
     )
     by_data = [b for b in result.bounds if b.sign_determined]
     if by_data:
