@@ -329,9 +329,10 @@ def test_template_checks() -> None:
 
 def test_headless_run_keeps_the_latent_in_result_json(tmp_path, training) -> None:
     """The whole agent with the LLM naming a hidden confounder: result.json's graph holds
-    it as an unobserved node with the LLM's rationale, and identification then says the
-    effect is not point-identified because of it. The description (an injection attempt)
-    rides in every call's data block."""
+    it as an unobserved node with the LLM's rationale, identification then says the
+    effect is not point-identified because of it, and the answer becomes bounds (the same
+    run with an empty critique ends in a point estimate: test_llm_reasoner's session
+    test). The description (an injection attempt) rides in every call's data block."""
     from causal_assistant.agent.session import Session
 
     answers = {
@@ -380,4 +381,9 @@ def test_headless_run_keeps_the_latent_in_result_json(tmp_path, training) -> Non
     assert result["critique"]["reasoner"]["latents"][0]["added"]
     assert "LLM critique" not in result["critique"]["data"], "the data's own reading, apart"
     assert "motivation" in result["identification"]["reading"]
+    assert result["estimate"] is None, "a named hidden confounder leaves no point estimate"
+    kinds = {b["kind"] for b in result["bounds"]}
+    assert "no_assumption" in kinds
+    no_assumption = next(b for b in result["bounds"] if b["kind"] == "no_assumption")
+    assert no_assumption["low"] < 0 < no_assumption["high"]
     assert "llm_fallback" not in [w["code"] for w in result["warnings"]]
