@@ -165,6 +165,39 @@ def _number(value: object) -> str:
     return "" if value is None else f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _critique_lines(critique: dict) -> list[str]:
+    """The data's critique and the reasoner's side by side, disagreements listed."""
+    reasoner = critique.get("reasoner") or {}
+    if not (critique.get("data") or reasoner):
+        return []
+    lines = ["", "## Critique of the graph", "", f"From the data: {critique.get('data') or ''}"]
+    if reasoner:
+        lines += ["", f"From the {reasoner['source']} reasoner: {reasoner['reading']}", ""]
+        lines += [
+            f"- {p['kind']} ({p['source']}, confidence {p['confidence']:.1f}): {p['claim']} "
+            f"Check: {p['check']}"
+            for p in reasoner["points"]
+        ]
+        lines += [
+            f"- unmeasured common cause {u['name']} ({u['source']}, confidence "
+            f"{u['confidence']:.1f}{', added as a latent node' if u['added'] else ''}): "
+            f"{u['rationale']}"
+            for u in reasoner["latents"]
+        ]
+    if critique.get("disagreements"):
+        lines += ["", "Where the two critiques disagree:", ""]
+        lines += [f"- {d}" for d in critique["disagreements"]]
+    if critique.get("proposals"):
+        lines += ["", "Proposed instruments and negative controls, checked in the data:", ""]
+        lines += [
+            f"- {p['kind']} {p['name']} ({p['source']}): {p.get('status', 'unchecked')}. "
+            f"{p.get('reading', '')} Argument: {p['argument']}"
+            for p in critique["proposals"]
+        ]
+    # names come from the data and claims from an LLM: shown as text, never as links
+    return [neutralize(" ".join(line.split())) for line in lines]
+
+
 def _design_lines(design: dict | None) -> list[str]:
     """The study design: which, why, what it assumes, and its diagnostics."""
     if not design:
@@ -193,6 +226,7 @@ def _answer(state: AnalysisState, result: dict) -> list[str]:
         "",
         neutralize(state["estimation"]["reading"]),
         "",
+        *([neutralize(result["explanation"]), ""] if result.get("explanation") else []),
         "| estimator | estimand | estimate | 95% low | 95% high |",
         "|---|---|---|---|---|",
     ]
@@ -291,6 +325,7 @@ def render_report(state: AnalysisState, result: dict) -> str:
             "|---|---|---|---|",
         ]
         lines += [_row(r["name"], r["role"], r["source"], r["evidence"]) for r in result["roles"]]
+    lines += _critique_lines(result.get("critique") or {})
     lines += ["", "## Identification", "", neutralize(result["identification"]["reading"] or "")]
     if result["refutations"]:
         lines += [

@@ -99,6 +99,23 @@ def collect_warnings(state: AnalysisState) -> list[dict]:
     return warnings
 
 
+def _critique(critique: dict) -> dict:
+    """The data's critique and the reasoner's side by side, with their disagreements, and
+    each proposed instrument or negative control with its data check."""
+    review = critique.get("reasoner") or {}
+    checks = {(c["kind"], c["name"]): c for c in (review.get("checks") or {}).get("checks", [])}
+    return {
+        "data": (critique.get("checks") or {}).get("reading"),
+        "reasoner": review.get("critique"),
+        "disagreements": review.get("disagreements", []),
+        "proposals": [
+            {**p, **checks.get((p["kind"], p["name"]), {})}
+            for p in (review.get("proposals") or {}).get("proposals", [])
+        ],
+        "used_instruments": review.get("used_instruments", []),
+    }
+
+
 def build_result(state: AnalysisState) -> dict:
     graph = state.get("graph") or {"nodes": [], "edges": []}
     ident = state.get("identification") or {}
@@ -136,6 +153,8 @@ def build_result(state: AnalysisState) -> dict:
             {k: r.get(k) for k in ("name", "status", "new_effect", "p_value", "rule", "reading")}
             for r in refutation.get("refutations", [])
         ],
+        "critique": _critique(state.get("critique") or {}),
+        "explanation": (state.get("explanation") or {}).get("text"),
         "bounds": bounds_rows(state.get("bounds")),
         "warnings": collect_warnings(state),
         "timings_s": dict(state.get("timings_s") or {}),

@@ -17,6 +17,8 @@ from causal_assistant.agent.context import AgentContext
 from causal_assistant.agent.datastore import store_dataset
 from causal_assistant.agent.partial import unidentified
 from causal_assistant.agent.reasoners.base import QuestionParse
+from causal_assistant.agent.reasoners.critique import review_graph
+from causal_assistant.agent.reasoners.explain import facts_from_state
 from causal_assistant.agent.reasoners.offline import target_from
 from causal_assistant.agent.state import AnalysisState
 from causal_assistant.agent.study import (
@@ -207,7 +209,7 @@ class Stages:
         else:
             self._check_width(profile, treatment, outcome)
             proposed = self.ctx.reasoner.propose_graph(
-                frame, profile, treatment, outcome, seed=seed
+                frame, profile, treatment, outcome, seed=seed, context=state.get("context")
             )
             graph, result = proposed.graph, proposed
             roles = [r.model_dump(mode="json") for r in proposed.roles]
@@ -245,6 +247,18 @@ class Stages:
         critique = critique_graph(
             frame, profile, graph, treatment, outcome, seed=state.get("seed", 0)
         )
+        review = review_graph(
+            self.ctx.reasoner,
+            frame,
+            profile,
+            graph,
+            treatment,
+            outcome,
+            critique,
+            state.get("seed", 0),
+            state.get("context"),
+        )
+        graph = review.graph
         try:
             instruments = suggest_instruments(frame, graph, treatment, outcome, profile=profile)
         except InputError as exc:  # an optional screen must not stop the analysis
@@ -252,16 +266,18 @@ class Stages:
         combined = ToolResult(
             reading=" ".join(
                 r.reading
-                for r in (critique, instruments)
-                if r.reading and (r is critique or instruments.candidates)
+                for r in (critique, instruments, review)
+                if r.reading and (r is not instruments or instruments.candidates)
             ),
-            warnings=_unique_warnings(critique, instruments),
+            warnings=_unique_warnings(critique, instruments, review),
         )
         return {
+            "graph": graph.model_dump(mode="json"),
             "critique": {
                 "reading": combined.reading,
                 "checks": critique.model_dump(mode="json"),
                 "instruments": instruments.model_dump(mode="json"),
+                "reasoner": review.summary(),
             },
             "messages": say(combined.reading),
             **recorded("critique", combined, started),
@@ -466,15 +482,29 @@ class Stages:
             text = f"{state['bounds']['reading']} Say `export` for the report with the picture."
             return {"stage": "report", "messages": say(text)}
         refutation = (state.get("refutation") or {}).get("reading", "")
+        facts = facts_from_state(state)
+        explanation = facts and self.ctx.reasoner.explain(
+            facts, state.get("question"), state.get("context")
+        )
         text = (
-            f"{state['estimation']['reading']} {refutation} Say `export` for a script, "
+            f"{state['estimation']['reading']} {refutation} "
+            f"{explanation.text if explanation else ''} Say `export` for a script, "
             "notebook and report that reproduce every number, or `help` for what else "
             "I can do."
         )
-        return {"stage": "report", "messages": say(" ".join(text.split()))}
+        return {
+            "stage": "report",
+            "explanation": explanation.model_dump(mode="json") if explanation else None,
+            "stage_warnings": {
+                "report": [w.model_dump(mode="json") for w in explanation.warnings]
+                if explanation
+                else []
+            },
+            "messages": say(" ".join(text.split())),
+        }
 
 
-def _unique_warnings(*results: ToolResult) -> list:
+def _unique_warnings(*results) -> list:
     seen: dict[tuple[str, str], object] = {}
     for result in results:
         for warning in result.warnings:

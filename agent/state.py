@@ -66,6 +66,7 @@ class AnalysisState(TypedDict, total=False):
     identification: dict
     estimation: dict
     refutation: dict
+    explanation: dict | None  # the result in the domain's words, numbers filled from results
     bounds: dict | None  # BoundsResult when the effect is not point-identified
     stage_warnings: Annotated[dict[str, list[dict]], merge_dicts]
     timings_s: Annotated[dict[str, float], merge_dicts]

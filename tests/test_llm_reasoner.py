@@ -21,6 +21,7 @@ from langchain_core.messages import AIMessage
 from make_example import make_training
 
 from causal_assistant.agent.config import Settings
+from causal_assistant.agent.reasoners.explain import fill
 from causal_assistant.agent.reasoners.llm import LLMReasoner
 from causal_assistant.agent.reasoners.offline import OfflineReasoner
 from causal_assistant.agent.reasoners.validation import data_conflicts
@@ -416,9 +417,18 @@ def _schema_name(request: dict[str, Any]) -> str:
 def _good(request: dict[str, Any]) -> Reply:
     """region is left out: as an outcome-only cause DoWhy would treat it as an effect
     modifier, and conditional effects in every bootstrap make estimation far slower."""
-    answers = {"QuestionAnswer": {**QUESTION, "target": "ate"}, "GraphAnswer": graph_answer()}
+    answers = {
+        "QuestionAnswer": {**QUESTION, "target": "ate"},
+        "GraphAnswer": graph_answer(),
+        "CritiqueAnswer": {"points": [], "hidden_confounders": []},
+        "ProposalsAnswer": {"proposals": []},
+        "ExplanationAnswer": {"template": EXPLANATION},
+    }
     name = _schema_name(request)
     return Reply.json(answers[name]) if name in answers else Reply.error(500, "unscripted")
+
+
+EXPLANATION = "Training moved earnings by {estimate}."
 
 
 def _garbage(request: dict[str, Any]) -> Reply:
@@ -448,8 +458,14 @@ def test_session_completes_with_good_or_garbage_llm(tmp_path, frame, responder) 
     assert result["estimate"]["value"] is not None
     warned = [w["code"] for w in result["warnings"]]
     sources = {e["source"] for e in result["graph"]["edges"]}
+    value = result["estimate"]["value"]
     if responder is _good:
         assert "llm" in sources and "llm_fallback" not in warned
+        assert result["explanation"] == fill(EXPLANATION, {"estimate": value})
     else:
         assert "llm" not in sources and "llm_fallback" in warned
+        assert result["explanation"].startswith(
+            f"Under the approved graph and its assumptions, {TREAT}"
+        )
+        assert fill("{estimate}", {"estimate": value}) in result["explanation"]
     assert server.requests, "the LLM was asked"

@@ -34,19 +34,32 @@ from pydantic import BaseModel, ValidationError
 
 from causal_assistant import prompts
 from causal_assistant.agent.config import Settings
-from causal_assistant.agent.reasoners.base import QuestionParse, Reasoner
+from causal_assistant.agent.reasoners.base import (
+    DomainProposals,
+    Explanation,
+    GraphCritique,
+    QuestionParse,
+    Reasoner,
+)
+from causal_assistant.agent.reasoners.explain import fill, template_problems
 from causal_assistant.agent.reasoners.validation import (
     AnswerError,
+    CritiqueAnswer,
     EdgeVote,
+    ExplanationAnswer,
     GraphAnswer,
+    ProposalsAnswer,
     QuestionAnswer,
     RoleVote,
+    check_critique,
     check_graph,
+    check_proposals,
     check_question,
     data_conflicts,
     quoted,
 )
 from causal_assistant.tools.data.intake import ColumnProfile, DatasetProfile
+from causal_assistant.tools.model.critique import CritiqueResult
 from causal_assistant.tools.model.graphs import CausalGraph, Edge, find_cycle
 from causal_assistant.tools.model.modeling import (
     ModelingResult,
@@ -99,11 +112,10 @@ class LLMReasoner:
     def parse_question(
         self, question: str, profile: DatasetProfile, context: str | None = None
     ) -> QuestionParse:
-        metadata = _metadata(profile, self.settings.send_rows)
         task = render_prompt(
             "question",
             question=json.dumps(question, ensure_ascii=False),
-            data=data_block({**metadata, "description": context} if context else metadata),
+            data=data_block(self._payload(profile, context)),
         )
         try:
             answer, notes = self._ask(QuestionAnswer, task, lambda a: check_question(a, profile))
@@ -125,11 +137,15 @@ class LLMReasoner:
         )
 
     def propose_graph(
-        self, df: pd.DataFrame, profile: DatasetProfile, treatment: str, outcome: str, seed: int = 0
+        self,
+        df: pd.DataFrame,
+        profile: DatasetProfile,
+        treatment: str,
+        outcome: str,
+        seed: int = 0,
+        context: str | None = None,
     ) -> ModelingResult:
-        payload = _metadata(profile, self.settings.send_rows)
-        if self.settings.send_rows:
-            payload["sample_rows"] = _sample_rows(df, seed)
+        payload = self._payload(profile, context, df, seed)
         task = render_prompt(
             "graph", treatment=quoted(treatment), outcome=quoted(outcome), data=data_block(payload)
         )
@@ -138,7 +154,7 @@ class LLMReasoner:
                 GraphAnswer, task, lambda a: check_graph(a, profile, treatment, outcome)
             )
         except LLMUnavailable as exc:
-            result = self.fallback.propose_graph(df, profile, treatment, outcome, seed=seed)
+            result = self.fallback.propose_graph(df, profile, treatment, outcome, seed, context)
             result.warnings.append(_fallback_warning("propose a usable graph", exc))
             return result
         result = _assemble(answer, profile, treatment, outcome, notes)
@@ -150,6 +166,121 @@ class LLMReasoner:
                 f" The data disagree with it in {len(conflicts)} place(s); see the warnings."
             )
         return result
+
+    def critique_graph(
+        self,
+        df: pd.DataFrame,
+        profile: DatasetProfile,
+        graph: CausalGraph,
+        treatment: str,
+        outcome: str,
+        seed: int = 0,
+        context: str | None = None,
+        data_critique: CritiqueResult | None = None,
+    ) -> GraphCritique:
+        """The LLM's critique, made without seeing the data critique so that the two can
+        disagree; ``data_critique`` is only handed on to the fallback."""
+        payload = {**self._payload(profile, context, df, seed), "graph": _graph_payload(graph)}
+        task = render_prompt(
+            "critique",
+            treatment=quoted(treatment),
+            outcome=quoted(outcome),
+            data=data_block(payload),
+        )
+        try:
+            critique, notes = self._ask(
+                CritiqueAnswer,
+                task,
+                lambda a: check_critique(a, profile, graph, treatment, outcome),
+            )
+        except LLMUnavailable as exc:
+            result = self.fallback.critique_graph(
+                df, profile, graph, treatment, outcome, seed, context, data_critique
+            )
+            result.warnings.append(_fallback_warning("critique the graph", exc))
+            return result
+        critique.reading = (
+            f"LLM critique: {len(critique.points)} point(s) about the graph and "
+            f"{len(critique.latents)} unmeasured common cause(s) named."
+            + "".join(f" Note: {n}." for n in notes)
+        )
+        return critique
+
+    def propose_checks(
+        self,
+        df: pd.DataFrame,
+        profile: DatasetProfile,
+        graph: CausalGraph,
+        treatment: str,
+        outcome: str,
+        seed: int = 0,
+        context: str | None = None,
+    ) -> DomainProposals:
+        payload = {**self._payload(profile, context, df, seed), "graph": _graph_payload(graph)}
+        task = render_prompt(
+            "checks", treatment=quoted(treatment), outcome=quoted(outcome), data=data_block(payload)
+        )
+        try:
+            proposals, notes = self._ask(
+                ProposalsAnswer, task, lambda a: check_proposals(a, profile, treatment, outcome)
+            )
+        except LLMUnavailable as exc:
+            result = self.fallback.propose_checks(
+                df, profile, graph, treatment, outcome, seed, context
+            )
+            result.warnings.append(
+                _fallback_warning("propose instruments or negative controls", exc)
+            )
+            return result
+        proposals.reading = (
+            f"The LLM proposed {len(proposals.proposals)} instrument(s) or negative "
+            "control(s) from domain knowledge." + "".join(f" Note: {n}." for n in notes)
+        )
+        return proposals
+
+    def explain(self, facts: dict, question: str | None, context: str | None = None) -> Explanation:
+        """A template from the LLM, refused if it holds a digit, filled from ``facts``."""
+        payload = {
+            **{k: facts[k] for k in ("treatment", "outcome", "estimand", "level")},
+            "direction": "positive" if facts["estimate"] > 0 else "negative or zero",
+            "interval_includes_zero": _includes_zero(facts),
+            **({"description": context} if context else {}),
+        }
+        task = render_prompt(
+            "explain",
+            question=json.dumps(question or "", ensure_ascii=False),
+            data=data_block(payload),
+        )
+
+        def check(answer: ExplanationAnswer) -> str:
+            problems = template_problems(answer.template)
+            if problems:
+                raise AnswerError(problems)
+            return answer.template
+
+        try:
+            template = self._ask(ExplanationAnswer, task, check)
+        except LLMUnavailable as exc:
+            result = self.fallback.explain(facts, question, context)
+            result.warnings.append(_fallback_warning("explain the result", exc))
+            return result
+        return Explanation(template=template, text=fill(template, facts), source="llm")
+
+    def _payload(
+        self,
+        profile: DatasetProfile,
+        context: str | None,
+        df: pd.DataFrame | None = None,
+        seed: int = 0,
+    ) -> dict:
+        """What leaves the machine: metadata, sampled rows only when allowed, and the
+        analyst's description, all of it inside the untrusted data block."""
+        payload = _metadata(profile, self.settings.send_rows)
+        if self.settings.send_rows and df is not None:
+            payload["sample_rows"] = _sample_rows(df, seed)
+        if context:
+            payload["description"] = context
+        return payload
 
     # ----------------------------------------------------------------------- asking
 
@@ -259,6 +390,19 @@ def _sample_rows(df: pd.DataFrame, seed: int) -> list[dict]:
 def _clip(value: object, limit: int = MAX_TEXT) -> str:
     text = " ".join(str(value).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _graph_payload(graph: CausalGraph) -> dict:
+    return {
+        "edges": [[e.cause, e.effect] for e in graph.edges],
+        "unobserved": graph.unobserved,
+        "post_treatment": graph.post_treatment,
+    }
+
+
+def _includes_zero(facts: dict) -> bool | None:
+    low, high = facts.get("ci_low"), facts.get("ci_high")
+    return None if low is None or high is None else low <= 0 <= high
 
 
 def _refuses_method(exc: Exception) -> bool:

@@ -8,9 +8,17 @@ import re
 
 import pandas as pd
 
-from causal_assistant.agent.reasoners.base import QuestionParse
+from causal_assistant.agent.reasoners.base import (
+    DomainProposals,
+    Explanation,
+    GraphCritique,
+    QuestionParse,
+)
+from causal_assistant.agent.reasoners.explain import OFFLINE_TEMPLATE, fill
 from causal_assistant.agent.reasoners.wording import read_question
 from causal_assistant.tools.data.intake import DatasetProfile
+from causal_assistant.tools.model.critique import CritiqueResult, critique_graph
+from causal_assistant.tools.model.graphs import CausalGraph
 from causal_assistant.tools.model.modeling import ModelingResult, propose_graph
 
 ATT_WORDS = ("among the treated", "for the treated", "on the treated", "att", "those who")
@@ -65,6 +73,52 @@ class OfflineReasoner:
         )
 
     def propose_graph(
-        self, df: pd.DataFrame, profile: DatasetProfile, treatment: str, outcome: str, seed: int = 0
+        self,
+        df: pd.DataFrame,
+        profile: DatasetProfile,
+        treatment: str,
+        outcome: str,
+        seed: int = 0,
+        context: str | None = None,
     ) -> ModelingResult:
         return propose_graph(df, profile, treatment, outcome, seed=seed)
+
+    def critique_graph(
+        self,
+        df: pd.DataFrame,
+        profile: DatasetProfile,
+        graph: CausalGraph,
+        treatment: str,
+        outcome: str,
+        seed: int = 0,
+        context: str | None = None,
+        data_critique: CritiqueResult | None = None,
+    ) -> GraphCritique:
+        """Heuristic and data points; ``data_critique`` saves re-running the data screens."""
+        from causal_assistant.agent.reasoners.critique import offline_critique
+
+        data = data_critique or critique_graph(df, profile, graph, treatment, outcome, seed=seed)
+        return offline_critique(data, profile, graph, treatment, outcome, context)
+
+    def propose_checks(
+        self,
+        df: pd.DataFrame,
+        profile: DatasetProfile,
+        graph: CausalGraph,
+        treatment: str,
+        outcome: str,
+        seed: int = 0,
+        context: str | None = None,
+    ) -> DomainProposals:
+        """Offline there is no domain knowledge to argue an exclusion restriction from; the
+        data screen for instruments (shown with the critique) is the offline answer."""
+        return DomainProposals(
+            source="heuristic",
+            reading="No instruments or negative controls proposed from domain knowledge "
+            "offline; the instrument candidates come from the graph and the data screen.",
+        )
+
+    def explain(self, facts: dict, question: str | None, context: str | None = None) -> Explanation:
+        return Explanation(
+            template=OFFLINE_TEMPLATE, text=fill(OFFLINE_TEMPLATE, facts), source="heuristic"
+        )

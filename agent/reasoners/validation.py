@@ -17,7 +17,16 @@ import networkx as nx
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from causal_assistant.agent.reasoners.base import Target
+from causal_assistant.agent.reasoners.base import (
+    CritiquePoint,
+    DomainProposal,
+    DomainProposals,
+    GraphCritique,
+    LatentConfounder,
+    PointKind,
+    ProposalKind,
+    Target,
+)
 from causal_assistant.tools.data.intake import DatasetProfile
 from causal_assistant.tools.model.critique import critique_graph
 from causal_assistant.tools.model.discovery import BlockMatrix, encode
@@ -318,3 +327,134 @@ def _llm_edges(graph: CausalGraph) -> list[Edge]:
 
 def _listed(names: Sequence[str]) -> str:
     return ", ".join(map(quoted, names))
+
+
+# --------------------------------------------------------------------------- critique
+
+LATENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9 _\-]{0,39}$")
+EDGE_KINDS = ("doubtful_edge", "reversed_edge")
+
+
+class PointAnswer(BaseModel):
+    kind: PointKind
+    variables: list[str] = Field(description="exact column names the point is about")
+    claim: str = Field(description="one sentence: what is wrong or missing, and why")
+    confidence: float = Field(ge=0, le=1)
+    check: str = Field(description="one sentence: how the analyst could check it")
+
+
+class HiddenConfounderAnswer(BaseModel):
+    name: str = Field(description="a short name for a common cause that is NOT a column")
+    affects: list[str] = Field(description="exact column names it causes (two or more)")
+    rationale: str = Field(description="one sentence: why it plausibly causes each of them")
+    confidence: float = Field(ge=0, le=1)
+
+
+class CritiqueAnswer(BaseModel):
+    """A critique of the graph: points about it, and common causes missing from the data."""
+
+    points: list[PointAnswer]
+    hidden_confounders: list[HiddenConfounderAnswer]
+
+
+class ProposalAnswer(BaseModel):
+    kind: ProposalKind
+    name: str = Field(description="exact column name")
+    argument: str = Field(
+        description="why it is valid: the exclusion restriction for an instrument, or why "
+        "the effect must be zero for a negative control"
+    )
+    confidence: float = Field(ge=0, le=1)
+
+
+class ProposalsAnswer(BaseModel):
+    """Instruments and negative controls among the columns, possibly none."""
+
+    proposals: list[ProposalAnswer]
+
+
+class ExplanationAnswer(BaseModel):
+    template: str = Field(description="the explanation with every number written as a placeholder")
+
+
+def check_critique(
+    answer: CritiqueAnswer,
+    profile: DatasetProfile,
+    graph: CausalGraph,
+    treatment: str,
+    outcome: str,
+) -> tuple[GraphCritique, list[str]]:
+    """The critique with names resolved to columns; unknown columns, edges that are not
+    in the graph, and hidden confounders that are columns (or unreadable names) are
+    refused so the retry can fix them."""
+    match = ColumnMatcher(profile.names())
+    problems = match.problems
+    points = []
+    for point in answer.points:
+        names = [match(v) for v in point.variables]
+        if None in names:
+            continue
+        if point.kind in EDGE_KINDS and (len(names) != 2 or graph.edge(*names) is None):
+            problems.append(
+                f"a {point.kind} point must name one edge of the graph as [cause, effect]; "
+                f"{', '.join(map(quoted, point.variables))} is not one"
+            )
+            continue
+        points.append(CritiquePoint(**{**point.model_dump(), "variables": names}, source="llm"))
+    latents = []
+    for hidden in answer.hidden_confounders:
+        who = quoted(hidden.name)
+        if not LATENT_NAME.match(hidden.name):
+            problems.append(
+                f"the hidden confounder name {who} must be a short name of letters, digits, "
+                "spaces, '_' or '-', starting with a letter"
+            )
+            continue
+        if any(_name_key(c) == _name_key(hidden.name) for c in profile.names()):
+            problems.append(
+                f"{who} is a column of the dataset, not a hidden confounder; "
+                "report it as a missing_confounder point instead"
+            )
+            continue
+        affects = [match(a) for a in hidden.affects]
+        if None in affects:
+            continue
+        unusable = [a for a in affects if _unusable(profile, a)]
+        if len(set(affects)) < 2 or unusable:
+            problems.append(f"the hidden confounder {who} must affect two or more usable columns")
+            continue
+        latents.append(
+            LatentConfounder(
+                name=hidden.name,
+                affects=list(dict.fromkeys(affects)),
+                rationale=hidden.rationale,
+                confidence=hidden.confidence,
+            )
+        )
+    if problems:
+        raise AnswerError(problems)
+    return GraphCritique(points=points, latents=latents, source="llm"), match.notes
+
+
+def check_proposals(
+    answer: ProposalsAnswer, profile: DatasetProfile, treatment: str, outcome: str
+) -> tuple[DomainProposals, list[str]]:
+    """Proposals with names resolved to usable columns other than treatment and outcome."""
+    match = ColumnMatcher(profile.names())
+    problems = match.problems
+    proposals = []
+    for proposal in answer.proposals:
+        name = match(proposal.name)
+        if name is None:
+            continue
+        reason = _unusable(profile, name)
+        if name in (treatment, outcome) or reason:
+            problems.append(
+                f"{quoted(name)} cannot be a {proposal.kind}: it is "
+                f"{reason or 'the treatment or the outcome'}"
+            )
+            continue
+        proposals.append(DomainProposal(**{**proposal.model_dump(), "name": name}, source="llm"))
+    if problems:
+        raise AnswerError(problems)
+    return DomainProposals(proposals=proposals, source="llm"), match.notes
