@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from causal_assistant.agent.commands import HELP, Intent, design_request, stage_for
 from causal_assistant.agent.partial import hidden_confounder_answer
-from causal_assistant.agent.reasoners.offline import find_columns
+from causal_assistant.agent.reasoners.wording import find_columns
 from causal_assistant.agent.templates import template_code
 from causal_assistant.tools.data.intake import resolve_column
 from causal_assistant.tools.errors import InputError

@@ -49,19 +49,29 @@ def _design(state: AnalysisState) -> dict | None:
     }
 
 
-def _primary(estimation: dict, kind: str | None) -> dict:
+def _primary(state: AnalysisState, estimation: dict, kind: str | None) -> dict:
     """The primary estimate with what it estimates and the scale it reads on (a design
     states its scale on the estimate; the graph path reads it off the outcome)."""
     found = _estimate(estimation["estimate"], kind)
     scale = estimation.get("scale") or {}
     found["estimand"] = estimation.get("estimand") or found["estimand"]
     if scale:
-        found["scale"] = scale.get("unit") or (
-            f"units of the outcome per {scale.get('treatment_unit', 'one unit')}"
-        )
+        found["scale"] = scale.get("unit") or _level_scale(state, scale)
     found.update({key: scale.get(key) for key in ("risk_ratio", "odds_ratio", "percent")})
     found["cluster"] = estimation.get("cluster")
     return found
+
+
+def _level_scale(state: AnalysisState, scale: dict) -> str:
+    """'units of re78 (treated minus untreated)' or 'units of lwage per one year of educ'."""
+    outcome, treatment = state.get("outcome"), state.get("treatment")
+    binary = (state.get("estimation") or {}).get("treatment_kind") == "binary" or any(
+        c["name"] == treatment and c["kind"] == "binary"
+        for c in ((state.get("dataset") or {}).get("profile") or {}).get("columns", [])
+    )
+    if binary:
+        return f"units of {outcome} (treated minus untreated)"
+    return f"units of {outcome} per {scale.get('treatment_unit') or 'one unit'} of {treatment}"
 
 
 def _by_group(estimation: dict) -> dict | None:
@@ -143,7 +153,7 @@ def build_result(state: AnalysisState) -> dict:
             "reading": ident.get("reading"),
         },
         "design": _design(state),
-        "estimate": _primary(estimation, ident.get("estimand")) if estimation else None,
+        "estimate": _primary(state, estimation, ident.get("estimand")) if estimation else None,
         "naive": _estimate(estimation["naive"]) if estimation.get("naive") else None,
         "alternatives": [
             _estimate(a, ident.get("estimand")) for a in estimation.get("alternatives", [])

@@ -8,8 +8,10 @@ from linearmodels.datasets import wage_panel
 from rdrobust import rdrobust_RDsenate
 
 from causal_assistant.tools.data.intake import profile_table
-from causal_assistant.tools.designs import REGISTRY, Design
+from causal_assistant.tools.designs import Design, load_designs
 from tests.design_data import DETECTION_CASES, fuzzy_rd
+
+REGISTRY = load_designs()
 
 SEEDS = range(4)
 

@@ -10,10 +10,12 @@ from linearmodels import PanelOLS
 from linearmodels.datasets import wage_panel
 
 from causal_assistant.tools.data.intake import profile_table
-from causal_assistant.tools.designs import REGISTRY, DesignColumns, DesignSpec
+from causal_assistant.tools.designs import DesignColumns, DesignSpec, load_designs
 from causal_assistant.tools.designs import did_portable as portable
 from causal_assistant.tools.errors import InputError
 from tests.design_data import panel_single, panel_staggered
+
+REGISTRY = load_designs()
 
 did = REGISTRY["did"]
 

@@ -6,9 +6,11 @@ import pytest
 from rdrobust import rdrobust, rdrobust_RDsenate
 
 from causal_assistant.tools.data.intake import profile_table
-from causal_assistant.tools.designs import REGISTRY, DesignColumns, DesignSpec
+from causal_assistant.tools.designs import DesignColumns, DesignSpec, load_designs
 from causal_assistant.tools.errors import InputError
 from tests.design_data import fuzzy_rd, sharp_rd
+
+REGISTRY = load_designs()
 
 rdd = REGISTRY["rdd"]
 

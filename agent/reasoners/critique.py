@@ -20,8 +20,12 @@ from causal_assistant.agent.reasoners.base import (
     LatentConfounder,
     Reasoner,
 )
-from causal_assistant.agent.reasoners.offline import find_columns
-from causal_assistant.agent.reasoners.wording import LATER, codebook_lines, split_words
+from causal_assistant.agent.reasoners.wording import (
+    LATER,
+    codebook_lines,
+    find_columns,
+    split_words,
+)
 from causal_assistant.tools.data.intake import UNUSABLE_KINDS, DatasetProfile
 from causal_assistant.tools.model.critique import CritiqueResult
 from causal_assistant.tools.model.discovery import BlockMatrix, encode

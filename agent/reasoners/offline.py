@@ -4,8 +4,6 @@ It is the default without an API key and the fallback whenever the LLM fails, so
 stage must be answerable by it alone.
 """
 
-import re
-
 import pandas as pd
 
 from causal_assistant.agent.reasoners.base import (
@@ -15,7 +13,7 @@ from causal_assistant.agent.reasoners.base import (
     QuestionParse,
 )
 from causal_assistant.agent.reasoners.explain import OFFLINE_TEMPLATE, fill
-from causal_assistant.agent.reasoners.wording import read_question
+from causal_assistant.agent.reasoners.wording import normalised, read_question
 from causal_assistant.tools.data.intake import DatasetProfile
 from causal_assistant.tools.model.critique import CritiqueResult, critique_graph
 from causal_assistant.tools.model.graphs import CausalGraph
@@ -25,34 +23,11 @@ ATT_WORDS = ("among the treated", "for the treated", "on the treated", "att", "t
 ATC_WORDS = ("among the untreated", "for the untreated", "on the untreated", "atc")
 
 
-def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
-
-
-def find_columns(text: str, columns: list[str]) -> list[str]:
-    """Columns named in ``text`` (as whole words, ignoring case and punctuation), in the
-    order they appear; a longer name wins over a shorter one it contains."""
-    haystack = f" {_norm(text)} "
-    hits: list[tuple[int, int, str]] = []
-    for column in columns:
-        needle = _norm(column)
-        if needle:
-            for match in re.finditer(rf"(?<= ){re.escape(needle)}(?= )", haystack):
-                hits.append((match.start(), -len(needle), column))
-    found, covered = [], set()
-    for start, neg_len, column in sorted(hits):
-        span = set(range(start, start - neg_len))
-        if not span & covered and column not in found:
-            found.append(column)
-            covered |= span
-    return found
-
-
 def target_from(question: str) -> str:
-    text = f" {_norm(question)} "
-    if any(f" {_norm(w)} " in text for w in ATT_WORDS):
+    text = f" {normalised(question)} "
+    if any(f" {normalised(w)} " in text for w in ATT_WORDS):
         return "att"
-    if any(f" {_norm(w)} " in text for w in ATC_WORDS):
+    if any(f" {normalised(w)} " in text for w in ATC_WORDS):
         return "atc"
     return "ate"
 

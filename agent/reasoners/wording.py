@@ -358,3 +358,26 @@ def looks_like_question(text: str) -> bool:
         re.search(r"\b(?:effect|impact|influence)s?\s+(?:of|on)\b", lowered)
         or re.search(rf"\b(?:does|do|did|will|would|is|are)\b.+\b(?:{VERBS}|{PAST})\b", lowered)
     )
+
+
+def normalised(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def find_columns(text: str, columns: list[str]) -> list[str]:
+    """Columns named in ``text`` (as whole words, ignoring case and punctuation), in the
+    order they appear; a longer name wins over a shorter one it contains."""
+    haystack = f" {normalised(text)} "
+    hits: list[tuple[int, int, str]] = []
+    for column in columns:
+        needle = normalised(column)
+        if needle:
+            for match in re.finditer(rf"(?<= ){re.escape(needle)}(?= )", haystack):
+                hits.append((match.start(), -len(needle), column))
+    found, covered = [], set()
+    for start, neg_len, column in sorted(hits):
+        span = set(range(start, start - neg_len))
+        if not span & covered and column not in found:
+            found.append(column)
+            covered |= span
+    return found

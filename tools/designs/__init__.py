@@ -50,5 +50,3 @@ __all__ = [
     "load_designs",
     "register",
 ]
-
-from causal_assistant.tools.designs import did, rdd  # noqa: E402,F401  (registers the designs)
