@@ -91,7 +91,7 @@ class Session:
         self.router = router or make_router(self.settings)
         self.graph = build_graph(self.context, checkpointer_for(self.settings))
         self.config = {"configurable": {"thread_id": self.thread_id}}
-        self._exported: dict[str, tuple[str, dict[str, Path]]] = {}
+        self._exported: dict[str, tuple[str, dict[str, Path], list[tuple[int, int] | None]]] = {}
 
     def start(
         self,
@@ -296,9 +296,23 @@ class Session:
             default=str,
         )
         cached = self._exported.get(str(out_dir))
-        if cached and cached[0] == key and all(p.exists() for p in cached[1].values()):
+        if cached and cached[0] == key and cached[2] == _stamp(cached[1]):
             return cached[1]
         result["timings_s"].update({k: round(v, 4) for k, v in (timings or {}).items()})
         written = export_analysis(values, result, Path(out_dir), started=started)
-        self._exported[str(out_dir)] = (key, written)
+        self._exported[str(out_dir)] = (key, written, _stamp(written))
         return written
+
+
+def _stamp(written: dict[str, Path]) -> list[tuple[int, int] | None]:
+    """Which file versions an export left: another export into the same folder (another
+    thread's, or this one's before a re-run) replaces them, and then the cache is stale."""
+    stamps: list[tuple[int, int] | None] = []
+    for path in written.values():
+        try:
+            info = path.stat()
+        except OSError:
+            stamps.append(None)
+            continue
+        stamps.append((info.st_ino, info.st_mtime_ns))
+    return stamps

@@ -252,7 +252,9 @@ def tiny_sample(folder: Path) -> Made:
 
 
 def perfect_separation(folder: Path) -> Made:
-    return _csv(folder, frame(separated=True)), "poor_overlap"
+    """A treatment that is a step function of a covariate has no overlap at all: the one
+    comparison the data allow is at the step, so it is read as a sharp discontinuity."""
+    return _csv(folder, frame(separated=True)), "design_detected"
 
 
 def collinear_covariates(folder: Path) -> Made:
