@@ -100,9 +100,7 @@ def _write_outputs(state: AnalysisState, result: dict, out_dir: Path) -> dict[st
 def _write_analysis(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
     written = {}
     plan = script_plan(state)
-    roles = {r["name"]: r["role"] for r in state.get("roles") or []}
-    graph = CausalGraph.model_validate(state["graph"])
-    written["graph.png"] = _write(out_dir / "graph.png", draw_graph(graph, roles))
+    written["graph.png"] = _graph_picture(state, out_dir)
     written["analysis.py"] = _write(out_dir / "analysis.py", render_script(plan))
     written["analysis.ipynb"] = _write(
         out_dir / "analysis.ipynb", nbformat.writes(render_notebook(plan))
@@ -137,14 +135,17 @@ def _put_in_place(staging: Path, out_dir: Path) -> None:
             (out_dir / name).unlink(missing_ok=True)
 
 
-def _export_bounds(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
-    """A run that ends with bounds: the graph, the picture of the bounds and the report."""
-    bounds = BoundsResult.model_validate(state["bounds"])
+def _graph_picture(state: AnalysisState, out_dir: Path) -> Path:
     roles = {r["name"]: r["role"] for r in state.get("roles") or []}
     graph = CausalGraph.model_validate(state["graph"])
-    picture = draw_bounds_result(bounds)
+    return _write(out_dir / "graph.png", draw_graph(graph, roles))
+
+
+def _export_bounds(state: AnalysisState, result: dict, out_dir: Path) -> dict[str, Path]:
+    """A run that ends with bounds: the graph, the picture of the bounds and the report."""
+    picture = draw_bounds_result(BoundsResult.model_validate(state["bounds"]))
     return {
-        "graph.png": _write(out_dir / "graph.png", draw_graph(graph, roles)),
+        "graph.png": _graph_picture(state, out_dir),
         "bounds.png": _write(out_dir / "bounds.png", picture),
         "report.md": _write(out_dir / "report.md", render_report(state, result)),
     }

@@ -65,11 +65,7 @@ def _primary(state: AnalysisState, estimation: dict, kind: str | None) -> dict:
 def _level_scale(state: AnalysisState, scale: dict) -> str:
     """'units of re78 (treated minus untreated)' or 'units of lwage per one year of educ'."""
     outcome, treatment = state.get("outcome"), state.get("treatment")
-    binary = (state.get("estimation") or {}).get("treatment_kind") == "binary" or any(
-        c["name"] == treatment and c["kind"] == "binary"
-        for c in ((state.get("dataset") or {}).get("profile") or {}).get("columns", [])
-    )
-    if binary:
+    if (state.get("estimation") or {}).get("treatment_kind") == "binary":
         return f"units of {outcome} (treated minus untreated)"
     return f"units of {outcome} per {scale.get('treatment_unit') or 'one unit'} of {treatment}"
 

@@ -20,7 +20,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
 
 from causal_assistant.tools.portable import fit_effect
-from causal_assistant.tools.refute.sensitivity import sensitivity_check
 
 
 def fit_value(frame, graph, treatment, outcome, estimand, method, target, params, seed=0):
@@ -402,24 +401,6 @@ def summarize_simulations(kind, effects, estimate, alpha=0.05, tolerance=0.1):
     return {"status": status, "new_effect": mean, "p_value": p_value, "details": details}
 
 
-def unobserved_confounder(
-    frame,
-    treatment,
-    outcome,
-    estimate,
-    ci_low=None,
-    ci_high=None,
-    adjustment=None,
-    others=None,
-):
-    """Sensitivity to an unmeasured common cause: E-values always; with ``adjustment`` (a
-    linear-regression estimate) also Cinelli & Hazlett's robustness values and benchmarks.
-    The verdict and its thresholds are ``sensitivity_check``'s."""
-    return sensitivity_check(
-        frame, treatment, outcome, estimate, ci_low, ci_high, adjustment, others
-    )
-
-
 def variable_graph(graph, column_map):
     """The model graph over the user's variables: a categorical variable's indicator columns
     fold back into one node, so they are never tested against one another."""
@@ -579,7 +560,6 @@ PORTABLE_FUNCTIONS = (
     propensity_effects,
     simulate_refuter,
     summarize_simulations,
-    unobserved_confounder,
     variable_graph,
     implied_independences,
     ci_test,

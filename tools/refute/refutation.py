@@ -390,7 +390,7 @@ class _Calls:
             )
             return portable_refute.summarize_simulations(name, effects, e.value)
         if name == "unobserved_confounder":
-            return portable_refute.unobserved_confounder(
+            return sensitivity.sensitivity_check(
                 data.frame,
                 data.model_treatment,
                 data.model_outcome,
@@ -422,7 +422,7 @@ class _Calls:
             ]
         if "unobserved_confounder" in self.plan.refuters:
             lines.append(
-                "refutations['unobserved_confounder'] = unobserved_confounder(\n    frame, "
+                "refutations['unobserved_confounder'] = sensitivity_check(\n    frame, "
                 f"{self.data.model_treatment!r}, {self.data.model_outcome!r}, numbers['value'], "
                 "numbers['ci_low'], numbers['ci_high'],\n    adjustment="
                 f"{self.sensitivity['adjustment']!r}, others={self.sensitivity['others']!r})"
