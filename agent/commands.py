@@ -11,6 +11,7 @@ import re
 from pydantic import BaseModel
 
 from causal_assistant.agent.reasoners.wording import looks_like_question
+from causal_assistant.agent.state import Stage
 
 HELP = """Things you can say (offline commands; with an LLM, plain words work too):
 - `approve` — accept the proposed graph and continue
@@ -21,7 +22,11 @@ HELP = """Things you can say (offline commands; with an LLM, plain words work to
 - `this is a randomised trial`, `use instrument Z`, `use difference in differences with unit
   state and time year`, `use regression discontinuity with running score and cutoff 50`,
   `design backdoor` (or auto, rct, iv, frontdoor, did, rdd) — choose the study design
+- `use proxies Z and W` — a negative-control exposure Z and outcome W of a hidden
+  confounder: adds a proximal estimate
 - `target att` (or ate, atc) — change which effect is estimated
+- `effect by sex`, `how does the effect differ for women?` — the effect within each group,
+  with intervals and a test that the groups' effects are equal
 - `treatment X`, `outcome Y` — change the question
 - `effect of X on Y` (or any causal question) — a new analysis of the same data
 - `rerun estimation` / `go back to modeling` — repeat a stage
@@ -36,20 +41,13 @@ HELP = """Things you can say (offline commands; with an LLM, plain words work to
 - `export` — download analysis.py, analysis.ipynb and report.md
 - `help` — this list"""
 
-STAGE_WORDS = {
-    "intake": "intake",
-    "data": "intake",
-    "question": "question",
-    "design": "design",
-    "modeling": "modeling",
-    "modelling": "modeling",
-    "graph": "modeling",
-    "identification": "identification",
-    "estimation": "estimation",
-    "estimate": "estimation",
-    "refutation": "refutation",
-    "refuters": "refutation",
-    "report": "report",
+STAGE_WORDS: dict[str, Stage] = {
+    **{stage.value: stage for stage in Stage if not stage.waits and stage != Stage.CRITIQUE},
+    "data": Stage.INTAKE,
+    "modelling": Stage.MODELING,
+    "graph": Stage.MODELING,
+    "estimate": Stage.ESTIMATION,
+    "refuters": Stage.REFUTATION,
 }
 # Designs a chat message may name ("use X"); backdoor/front door/iv alone name estimators.
 DESIGN_WORDS = (
@@ -118,7 +116,17 @@ def parse_command(text: str) -> Intent:
             rf"^mark\s+{NAME.format('node')}\s+(?:as\s+)?"
             r"(?P<what>unobserved|latent|post[- ]?treatment)$",
         ),
+        (
+            "proxies",
+            r"^(?:use|mark)\s+(?:the\s+)?(?:proxies|negative\s+controls)\s+(?P<names>.+?)"
+            r"(?:\s+as\s+proxies)?$",
+        ),
         ("target", r"^(?:target|estimate the)\s+(?P<target>ate|att|atc)\b"),
+        (
+            "target",
+            r"^(?:what(?:'s| is)\s+)?(?:the\s+)?effect\s+(?:among|on|for|in)\s+(?:the\s+)?"
+            r"(?P<target>treated|untreated|those\s+who\s+(?:received|got|took|had)\s+it)$",
+        ),
         (
             "design",
             r"^(?:this|it)(?:\s+is|\s+was|'s)\s+an?\s+(?P<kind>randomi[sz]ed(?:\s+controlled)?"
@@ -145,6 +153,22 @@ def parse_command(text: str) -> Intent:
             "table",
             rf"^(?:table|tabulate|summari[sz]e)\s+{NAME.format('column')}\s+by\s+"
             rf"{NAME.format('group')}$",
+        ),
+        (
+            "by_group",
+            rf"^(?:(?:show|estimate|split)\s+)?(?:the\s+)?(?:effects?\s+|it\s+)?"
+            rf"(?:by|within|across|for each)\s+{NAME.format('group')}$",
+        ),
+        (
+            "by_group",
+            r"^(?:how\s+)?(?:does|do|is|would|will)\s+(?:the\s+)?(?:effect|impact|it)\s+"
+            r"(?:differ|vary|change|look)\s+(?:for|by|among|across|between|in|with)\s+"
+            r"(?P<group>.+)$",
+        ),
+        (
+            "by_group",
+            r"^(?:what(?:'s| is)\s+)?(?:the\s+)?effect\s+(?:for|among|in)\s+"
+            r"(?P<group>(?:wom[ae]n|m[ae]n|females?|males?|girls?|boys?)\b.*)$",
         ),
         ("why", r"^(?:why|how come)\b(?P<subject>.*)$"),
         ("rerun", r"^(?:re-?run|redo|repeat|go back to|back to)\s+(?:the\s+)?(?P<stage>\w+)"),
@@ -193,6 +217,31 @@ def parse_command(text: str) -> Intent:
     return Intent(kind="unknown", args={"text": text})
 
 
+REF_QUOTES = ("", "`", '"', "'")
+
+
+def node_ref(name: str) -> str | None:
+    """How to write ``name`` in an edge command so that ``parse_command`` reads it back
+    exactly (bare, else in the first quote that works): the chat's graph element builds
+    its clicks into the same typed commands. None when no spelling survives (a name with
+    surrounding spaces, say); such a node is shown but not clickable."""
+    for quote in REF_QUOTES:
+        ref = f"{quote}{name}{quote}"
+        readings = (
+            (edge_command("add", ref, "x"), {"op": "add", "cause": name, "effect": "x"}),
+            (edge_command("add", "x", ref), {"op": "add", "cause": "x", "effect": name}),
+        )
+        if all(parse_command(text).args == expected for text, expected in readings):
+            return ref
+    return None
+
+
+def edge_command(op: str, cause_ref: str, effect_ref: str) -> str:
+    """The typed form of an edge edit, from two ``node_ref`` spellings (the element in
+    ``ui/public/elements/CausalGraph.jsx`` writes the same string)."""
+    return f"{op} edge {cause_ref} -> {effect_ref}"
+
+
 def design_request(args: dict) -> dict:
     """A ``design`` intent's arguments as the agent's ``design_request``."""
     named = args.get("kind", "").lower()
@@ -225,5 +274,5 @@ def _asks_about_hidden_confounding(words: set[str], lower: str) -> bool:
     )
 
 
-def stage_for(word: str) -> str | None:
+def stage_for(word: str) -> Stage | None:
     return STAGE_WORDS.get(word.lower().strip())

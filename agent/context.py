@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from causal_assistant.agent.config import Settings
 from causal_assistant.agent.datastore import load_frame
 from causal_assistant.agent.reasoners.base import Reasoner
-from causal_assistant.agent.state import AnalysisState
-from causal_assistant.tools.data.modeldata import ModelData, build_model_data
-from causal_assistant.tools.identify.identification import IdentificationResult, identify_effect
-from causal_assistant.tools.model.graphs import CausalGraph
+from causal_assistant.agent.state import AnalysisState, one_of
+from causal_assistant.tools.data import ModelData, build_model_data
+from causal_assistant.tools.identify.identification import (
+    DESIGNS,
+    IdentificationResult,
+    identify_effect,
+)
+from causal_assistant.tools.model import CausalGraph
 
 CACHE_SIZE = 8
 
@@ -63,10 +67,10 @@ class AgentContext:
         """Prepared data and its identification, computed once for the identification,
         estimation and refutation stages of a run."""
         data = self.model_data(state)
-        key = self._key(state, state.get("adjustment"), state.get("design"))
-        ident = self._cached(
-            key, lambda: identify_effect(data, state.get("adjustment"), state.get("design"))
-        )
+        design = state.get("design")
+        prefer = one_of(design, DESIGNS, "design") if design else None
+        key = self._key(state, state.get("adjustment"), prefer)
+        ident = self._cached(key, lambda: identify_effect(data, state.get("adjustment"), prefer))
         return data, ident
 
     @staticmethod

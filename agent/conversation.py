@@ -1,15 +1,26 @@
 """Answering one chat message: route its intent to an answer, an edit, a re-run or export.
 
-Every handler returns either new state (a stage re-ran) or reply text that is appended to
-the conversation's messages in the checkpointer, so nothing said is lost on restart.
+A handler reads a ``Turn`` (the state, what the analysis waits on, the stages' context) and
+returns an ``Action``: a ``Reply`` in words, a ``Resume`` of the waiting stage, a ``Rerun``
+from a stage, or an ``Export``. ``Session`` applies it, recording every reply in the
+checkpointed messages so nothing said is lost on restart; this module never reaches back
+into the session.
 """
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
 
 from causal_assistant.agent.commands import HELP, Intent, design_request, stage_for
-from causal_assistant.agent.partial import hidden_confounder_answer
+from causal_assistant.agent.context import AgentContext
+from causal_assistant.agent.datastore import save_figures
+from causal_assistant.agent.partial import hidden_confounder_answer, parse_proxies
+from causal_assistant.agent.reasoners.explain import why_answer
 from causal_assistant.agent.reasoners.wording import find_columns
+from causal_assistant.agent.result import collect_warnings
+from causal_assistant.agent.state import RERUN_STAGES, AnalysisState, Stage
 from causal_assistant.agent.templates import template_code
 from causal_assistant.tools.data.intake import resolve_column
 from causal_assistant.tools.errors import InputError
@@ -25,9 +36,6 @@ from causal_assistant.tools.model.graphs import (
 from causal_assistant.tools.sandbox import SandboxLimits, run_in_sandbox
 from causal_assistant.tools.text import code_block
 
-if TYPE_CHECKING:
-    from causal_assistant.agent.session import Session
-
 EDITS: dict[str, Callable[..., CausalGraph]] = {
     "add": add_edge,
     "remove": remove_edge,
@@ -38,52 +46,89 @@ EDITS: dict[str, Callable[..., CausalGraph]] = {
 }
 
 
-class Reply(Exception):
-    """Raised by a handler to answer in words without touching the analysis."""
+@dataclass(frozen=True)
+class Turn:
+    """What a handler may read: the state, the question the analysis waits on (if any),
+    the stages' context (settings, reasoner, cached data) and where figures go."""
 
-    def __init__(self, text: str, **extra: object) -> None:
-        super().__init__(text)
-        self.text, self.extra = text, extra
+    state: AnalysisState
+    pending: dict | None
+    context: AgentContext
+    figures_dir: Path
+
+    def waits_for(self, stage: Stage) -> bool:
+        return bool(self.pending and self.pending["kind"] == stage)
 
 
-def handle(session: "Session", intent: Intent, text: str) -> dict:
-    """Apply ``intent``; return the new state, having recorded any reply in it."""
-    handler = HANDLERS.get(intent.kind, unknown)
+@dataclass(frozen=True)
+class Reply:
+    """Answer in words without touching the analysis; ``extra`` rides on the message
+    (code, images, files) or updates state (custom_code, proposed_code)."""
+
+    text: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Answer the question the analysis waits on (approve, accept, an edited graph)."""
+
+    answer: dict
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """Go back to ``entry`` with changed inputs and run on from there."""
+
+    entry: Stage
+    changes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Export:
+    """Write the script, notebook and report, and say where."""
+
+
+Action = Reply | Resume | Rerun | Export
+Handler = Callable[[Turn, Intent], Action]
+
+
+def respond(turn: Turn, intent: Intent) -> Action:
+    """The action for ``intent``; a user-fixable problem becomes a one-line reply."""
     try:
-        return handler(session, intent, text)
-    except Reply as reply:
-        return session.record(text, reply.text, **reply.extra)
+        return HANDLERS.get(intent.kind, unknown)(turn, intent)
     except InputError as exc:
-        return session.record(text, str(exc))
+        return Reply(str(exc))
 
 
-def _columns(state: dict) -> list[str]:
+def _columns(state: Mapping[str, Any]) -> list[str]:
     return [c["name"] for c in state["dataset"]["profile"]["columns"]]
 
 
-def _need(state: dict, key: str, what: str) -> dict:
-    if not state.get(key):
-        raise Reply(f"There is no {what} yet; upload a dataset and ask a question first.")
-    return state[key]
+def _missing(state: Mapping[str, Any], key: str, what: str) -> Reply | None:
+    """The reply when the analysis has not got as far as ``key`` yet, else None."""
+    if state.get(key):
+        return None
+    return Reply(f"There is no {what} yet; upload a dataset and ask a question first.")
 
 
-def approve(session: "Session", intent: Intent, text: str) -> dict:
-    pending = session.pending()
-    if not pending or pending["kind"] != "approve_graph":
-        raise Reply("Nothing is waiting for approval right now.")
-    return session.resume({"action": "approve"}, user_text=text)
+def approve(turn: Turn, intent: Intent) -> Action:
+    if not turn.waits_for(Stage.APPROVE_GRAPH):
+        return Reply("Nothing is waiting for approval right now.")
+    return Resume({"action": "approve"})
 
 
-def accept(session: "Session", intent: Intent, text: str) -> dict:
-    pending = session.pending()
-    if not pending or pending["kind"] != "review_refutation":
-        raise Reply("There is no failed refutation waiting for a decision.")
-    return session.resume({"action": "accept"}, user_text=text)
+def accept(turn: Turn, intent: Intent) -> Action:
+    if not turn.waits_for(Stage.REVIEW_REFUTATION):
+        return Reply("There is no failed refutation waiting for a decision.")
+    return Resume({"action": "accept"})
 
 
-def edit_graph(session: "Session", intent: Intent, text: str) -> dict:
-    state = session.values
-    graph = CausalGraph.model_validate(_need(state, "graph", "graph"))
+def edit_graph(turn: Turn, intent: Intent) -> Action:
+    state = turn.state
+    if missing := _missing(state, "graph", "graph"):
+        return missing
+    graph = CausalGraph.model_validate(state["graph"])
     columns = _columns(state)
     if intent.kind == "mark":
         node = resolve_column(intent.args["node"], graph.nodes)
@@ -99,10 +144,19 @@ def edit_graph(session: "Session", intent: Intent, text: str) -> dict:
         operation = EDITS[intent.args["op"].lower()]
         edited = operation(graph, cause, effect)
         note = f"{intent.args['op'].capitalize()} edge {cause} -> {effect}."
+    if _same(edited, graph):
+        return Reply(f"Nothing changed: the graph already says that ({note[:-1]}).")
     payload = {"action": "edit", "graph": edited.model_dump(mode="json"), "note": note}
-    if session.pending() and session.pending()["kind"] == "approve_graph":
-        return session.resume(payload, user_text=text)
-    return session.rerun("critique", user_text=text, graph=payload["graph"])
+    if turn.waits_for(Stage.APPROVE_GRAPH):
+        return Resume(payload)
+    return Rerun(Stage.CRITIQUE, {"graph": payload["graph"]})
+
+
+def _same(one: CausalGraph, other: CausalGraph) -> bool:
+    """Same edges and markings, whatever the edges' provenance."""
+    edges = [{(e.cause, e.effect) for e in g.edges} for g in (one, other)]
+    marks = [(set(g.unobserved), set(g.post_treatment)) for g in (one, other)]
+    return edges[0] == edges[1] and marks[0] == marks[1]
 
 
 def _graph_name(name: str, graph: CausalGraph, columns: list[str]) -> str:
@@ -113,60 +167,114 @@ def _graph_name(name: str, graph: CausalGraph, columns: list[str]) -> str:
         return resolve_column(name, columns)
 
 
-def set_target(session: "Session", intent: Intent, text: str) -> dict:
-    _need(session.values, "identification", "identified effect")
-    return session.rerun("estimation", user_text=text, target=intent.args["target"].lower())
+def set_target(turn: Turn, intent: Intent) -> Action:
+    if missing := _missing(turn.state, "identification", "identified effect"):
+        return missing
+    said = intent.args["target"].lower()
+    target = {"treated": "att", "untreated": "atc"}.get(said, "att" if "who" in said else said)
+    return Rerun(Stage.ESTIMATION, {"target": target})
 
 
-def ask(session: "Session", intent: Intent, text: str) -> dict:
+SEX_WORDS = {
+    "women",
+    "woman",
+    "men",
+    "man",
+    "female",
+    "females",
+    "male",
+    "males",
+    "girls",
+    "girl",
+    "boys",
+    "boy",
+    "sex",
+    "gender",
+}
+SEX_COLUMN_WORDS = {"sex", "gender", "female", "male", "woman", "women", "girl", "boy"}
+SEX_LEVELS = {"female", "male", "f", "m", "women", "men", "woman", "man"}
+
+
+def group_column(phrase: str, columns: list[dict], exclude: set[str]) -> str | Reply:
+    """The column a subgroup question names: by name ("by region"), by what it means
+    ("for women" -> sex, female, gender), or by one of its levels ("in urban areas")."""
+    names = [c["name"] for c in columns if c["name"] not in exclude]
+    named = find_columns(phrase, names)
+    if named:
+        return named[0]
+    words = set(re.findall(r"[a-z]+", phrase.lower()))
+    if words & SEX_WORDS:
+        for column in columns:
+            tokens = set(re.findall(r"[a-z]+", column["name"].lower()))
+            levels = {str(v).lower() for v in column.get("levels") or []}
+            if column["name"] not in exclude and (tokens & SEX_COLUMN_WORDS or levels & SEX_LEVELS):
+                return column["name"]
+    for column in columns:
+        levels = {str(v).lower() for v in column.get("levels") or []}
+        if column["name"] not in exclude and words & levels:
+            return column["name"]
+    return Reply(
+        f"I could not tell which column {phrase!r} refers to; say `effect by COLUMN` with "
+        f"one of: {', '.join(names)}."
+    )
+
+
+def by_group(turn: Turn, intent: Intent) -> Action:
+    """The effect within each group of a column, with a test of their difference."""
+    values = turn.state
+    if missing := _missing(values, "identification", "identified effect"):
+        return missing
+    columns = values["dataset"]["profile"]["columns"]
+    column = group_column(intent.args["group"], columns, {values["treatment"], values["outcome"]})
+    if isinstance(column, Reply):
+        return column
+    return Rerun(Stage.ESTIMATION, {"by": column})
+
+
+def ask(turn: Turn, intent: Intent) -> Action:
     """A new causal question about the same data, at any point of the conversation."""
-    _need_dataset(session.values)
-    return session.rerun(
-        "question",
-        user_text=text,
-        question=intent.args["question"],
-        treatment=None,
-        outcome=None,
-        target=None,
-        graph_text=None,
-        adjustment=None,
-        design=None,
-        design_request=None,
-        method=None,
+    if missing := _missing(turn.state, "dataset", "dataset"):
+        return missing
+    forgotten = ("treatment", "outcome", "target", "graph_text", "adjustment", "design")
+    return Rerun(
+        Stage.QUESTION,
+        {
+            "question": intent.args["question"],
+            **dict.fromkeys(forgotten),
+            "design_request": None,
+            "method": None,
+        },
     )
 
 
-def set_variable(session: "Session", intent: Intent, text: str) -> dict:
-    state = session.values
-    column = resolve_column(intent.args["column"], _columns(_need_dataset(state)))
-    return session.rerun(
-        "question",
-        user_text=text,
-        **{intent.args["which"].lower(): column},
-        graph_text=None,
-        adjustment=None,
-        design=None,
-        method=None,
+def set_variable(turn: Turn, intent: Intent) -> Action:
+    if missing := _missing(turn.state, "dataset", "dataset"):
+        return missing
+    column = resolve_column(intent.args["column"], _columns(turn.state))
+    return Rerun(
+        Stage.QUESTION,
+        {
+            intent.args["which"].lower(): column,
+            **dict.fromkeys(("graph_text", "adjustment", "design", "method")),
+        },
     )
 
 
-def _need_dataset(state: dict) -> dict:
-    _need(state, "dataset", "dataset")
-    return state
-
-
-def use_estimator(session: "Session", intent: Intent, text: str) -> dict:
-    _need(session.values, "identification", "identified effect")
+def use_estimator(turn: Turn, intent: Intent) -> Action:
+    if missing := _missing(turn.state, "identification", "identified effect"):
+        return missing
     spec = spec_for(intent.args["method"])
-    return session.rerun("identification", user_text=text, method=spec.method, design=spec.estimand)
+    return Rerun(Stage.IDENTIFICATION, {"method": spec.method, "design": spec.estimand})
 
 
-def set_design(session: "Session", intent: Intent, text: str) -> dict:
+def set_design(turn: Turn, intent: Intent) -> Action:
     """The user names the study design (and its columns); re-run from the design step,
     keeping the graph."""
-    state = _need_dataset(session.values)
+    state = turn.state
+    if missing := _missing(state, "dataset", "dataset"):
+        return missing
     if not state.get("treatment"):
-        raise Reply("Ask a question first (e.g. `effect of X on Y`), then choose the design.")
+        return Reply("Ask a question first (e.g. `effect of X on Y`), then choose the design.")
     request, columns = design_request(intent.args), _columns(state)
     request["columns"] = {
         role: [resolve_column(n, columns) for n in value]
@@ -176,152 +284,135 @@ def set_design(session: "Session", intent: Intent, text: str) -> dict:
         else value
         for role, value in request["columns"].items()
     }
-    return session.rerun("design", user_text=text, design_request=request, method=None, design=None)
+    return Rerun(Stage.DESIGN, {"design_request": request, "method": None, "design": None})
 
 
-def rerun(session: "Session", intent: Intent, text: str) -> dict:
+def rerun(turn: Turn, intent: Intent) -> Action:
     stage = stage_for(intent.args["stage"])
     if stage is None:
-        raise Reply(
-            f"I don't know the stage {intent.args['stage']!r}; stages are intake, "
-            "question, modeling, identification, estimation, refutation, report."
+        return Reply(
+            f"I don't know the stage {intent.args['stage']!r}; stages are "
+            + ", ".join(RERUN_STAGES)
+            + "."
         )
-    _need(session.values, "dataset", "dataset")
-    return session.rerun(stage, user_text=text)
+    return _missing(turn.state, "dataset", "dataset") or Rerun(stage)
 
 
-def show(session: "Session", intent: Intent, text: str) -> dict:
-    state, what = session.values, intent.args["what"].lower()
+# what ``show X`` shows: the state key holding its reading
+SHOWN: dict[str, Literal["modeling", "estimation", "refutation", "dataset"]] = {
+    "graph": "modeling",
+    "estimate": "estimation",
+    "refutations": "refutation",
+    "data": "dataset",
+}
+
+
+def show(turn: Turn, intent: Intent) -> Action:
+    state, what = turn.state, intent.args["what"].lower()
     if what == "warnings":
-        from causal_assistant.agent.result import collect_warnings
-
         items = collect_warnings(state)
-        raise Reply(
+        return Reply(
             "\n".join(f"- `{w['code']}`: {w['message']}" for w in items) or "No warnings so far."
         )
-    key = {
-        "graph": "modeling",
-        "estimate": "estimation",
-        "refutations": "refutation",
-        "data": "dataset",
-    }[what]
-    value = _need(state, key, what)
+    if missing := _missing(state, SHOWN[what], what):
+        return missing
+    value = state[SHOWN[what]]
     if what == "data":
-        raise Reply(value["profile"]["reading"])
+        return Reply(value["profile"]["reading"])
     if what == "graph":
         edges = "\n".join(
             f"- {e['cause']} -> {e['effect']} ({e['source']}: {e['note']})"
             for e in state["graph"]["edges"]
         )
-        raise Reply(f"{value['reading']}\n{edges}")
-    raise Reply(value["reading"])
+        return Reply(f"{value['reading']}\n{edges}")
+    return Reply(value["reading"])
 
 
-def why(session: "Session", intent: Intent, text: str) -> dict:
-    """Answer from provenance: the role, the edges and the adjustment decision."""
-    state = session.values
-    graph = CausalGraph.model_validate(_need(state, "graph", "graph"))
+def why(turn: Turn, intent: Intent) -> Action:
+    """Plain words first (the role and the adjustment decision), the provenance after."""
+    state = turn.state
+    if missing := _missing(state, "graph", "graph"):
+        return missing
+    graph = CausalGraph.model_validate(state["graph"])
     names = list(dict.fromkeys(graph.nodes + _columns(state)))
     mentioned = find_columns(intent.args["subject"], names)
     if not mentioned:
-        raise Reply("Which variable? For example `why age?` or `why did you adjust for age?`.")
-    subject = mentioned[-1]
-    lines = []
-    role = next((r for r in state.get("roles") or [] if r["name"] == subject), None)
-    if role:
-        lines.append(f"{subject} is a **{role['role']}** ({role['source']}: {role['evidence']}).")
-    for edge in graph.edges:
-        if subject in (edge.cause, edge.effect):
-            lines.append(
-                f"- edge {edge.cause} -> {edge.effect}: {edge.source}"
-                + (f" — {edge.note}" if edge.note else "")
-            )
-    ident = state.get("identification") or {}
-    if subject in ident.get("adjustment_set", []):
-        lines.append(
-            f"It is in the adjustment set because it opens a backdoor path from "
-            f"{state['treatment']} to {state['outcome']}."
-        )
-    elif ident:
-        lines.append(
-            "It is not adjusted for: no backdoor path needs it (or adjusting would "
-            "bias the total effect)."
-        )
-    if subject not in graph.nodes:
-        lines.append(f"{subject} is not in the graph.")
-    raise Reply("\n".join(lines))
+        return Reply("Which variable? For example `why age?` or `why did you adjust for age?`.")
+    return Reply(why_answer(state, mentioned[-1]))
 
 
 LLM_CODE_MARK = "# Written by the LLM in the chat; you confirmed it ran and asked to keep it."
 
 
-def run_code(session: "Session", intent: Intent, text: str) -> dict:
+def run_code(turn: Turn, intent: Intent) -> Action:
     """Code the user typed runs at once (it is theirs); code the LLM wrote waits for them."""
-    _need_user_code(session)
-    state = _need_dataset(session.values)
+    if refused := _no_user_code(turn) or _missing(turn.state, "dataset", "dataset"):
+        return refused
     if intent.args.get("by_llm"):
         return _propose(intent.args["code"])
-    return _sandboxed(session, text, intent.args["code"], state, keep=True)
+    return _sandboxed(turn, intent.args["code"], keep=True)
 
 
-def _need_user_code(session: "Session") -> None:
-    if not session.settings.user_code:
-        raise Reply(
-            "Running your own code is switched off on this shared deployment "
-            "(CAUSAL_ASSISTANT_USER_CODE); the built-in plots and tables still work."
-        )
+def _no_user_code(turn: Turn) -> Reply | None:
+    if turn.context.settings.user_code:
+        return None
+    return Reply(
+        "Running your own code is switched off on this shared deployment "
+        "(CAUSAL_ASSISTANT_USER_CODE); the built-in plots and tables still work."
+    )
 
 
-def _propose(code: str) -> dict:
+def _propose(code: str) -> Reply:
     """Show the LLM's code without running it: it runs only after the user says so."""
-    raise Reply(
+    return Reply(
         "The LLM wrote this code to answer you. It has **not** run: read it, then say "
         "`run it` to run it in the sandbox, or ignore it.",
-        code=code,
-        code_label="Code proposed by the LLM (not run)",
-        proposed_code={"code": code, "ran": False},
+        {
+            "code": code,
+            "code_label": "Code proposed by the LLM (not run)",
+            "proposed_code": {"code": code, "ran": False},
+        },
     )
 
 
-def confirm_code(session: "Session", intent: Intent, text: str) -> dict:
+def confirm_code(turn: Turn, intent: Intent) -> Action:
     """``run it``: run the code the LLM proposed, now that the user has read it."""
-    _need_user_code(session)
-    state = _need_dataset(session.values)
-    proposal = state.get("proposed_code")
+    if refused := _no_user_code(turn) or _missing(turn.state, "dataset", "dataset"):
+        return refused
+    proposal = turn.state.get("proposed_code")
     if not proposal or proposal.get("ran"):
-        raise Reply("There is no code from the LLM waiting to run.")
-    return _sandboxed(session, text, proposal["code"], state, keep=False)
+        return Reply("There is no code from the LLM waiting to run.")
+    return _sandboxed(turn, proposal["code"], keep=False)
 
 
-def keep_code(session: "Session", intent: Intent, text: str) -> dict:
+def keep_code(turn: Turn, intent: Intent) -> Action:
     """``keep the code``: the LLM's code that ran enters the export, marked as the LLM's."""
-    proposal = session.values.get("proposed_code")
+    proposal = turn.state.get("proposed_code")
     if not proposal or not proposal.get("ran"):
-        raise Reply("There is no code from the LLM that ran and could be kept; nothing changed.")
-    raise Reply(
+        return Reply("There is no code from the LLM that ran and could be kept; nothing changed.")
+    return Reply(
         "Added the LLM's code to the exported script and notebook, marked as written by the LLM.",
-        custom_code=[f"{LLM_CODE_MARK}\n{proposal['code']}"],
-        proposed_code=None,
+        {"custom_code": [f"{LLM_CODE_MARK}\n{proposal['code']}"], "proposed_code": None},
     )
 
 
-def template(session: "Session", intent: Intent, text: str) -> dict:
-    state = _need_dataset(session.values)
-    code = template_code(intent, state)
-    return _sandboxed(session, text, code, state, keep=True)
+def template(turn: Turn, intent: Intent) -> Action:
+    if missing := _missing(turn.state, "dataset", "dataset"):
+        return missing
+    return _sandboxed(turn, template_code(intent, turn.state), keep=True)
 
 
-def _sandboxed(session: "Session", text: str, code: str, state: dict, keep: bool) -> dict:
+def _sandboxed(turn: Turn, code: str, keep: bool) -> Reply:
     """Run ``code`` in the sandbox; ``keep`` adds it to the export when it succeeds, else
     (the LLM's code) the user is told how to keep it."""
-    settings = session.settings
+    settings = turn.context.settings
     limits = SandboxLimits(
         wall_seconds=settings.sandbox_seconds,
         cpu_seconds=max(1, int(settings.sandbox_seconds)),
         memory_mb=settings.sandbox_memory_mb,
     )
-    outcome = run_in_sandbox(code, state["dataset"]["path"], limits)
-    figures = session.save_figures([f.png_base64 for f in outcome.figures])
+    outcome = run_in_sandbox(code, turn.state["dataset"]["path"], limits)
+    figures = save_figures(turn.figures_dir, [f.png_base64 for f in outcome.figures])
     body = outcome.reading
     if outcome.stdout.strip():
         body += "\n" + code_block(outcome.stdout.strip()[:4000], "")
@@ -337,49 +428,58 @@ def _sandboxed(session: "Session", text: str, code: str, state: dict, keep: bool
                 "\n\nThis was the LLM's code; it is not in the exported script. Say "
                 "`keep the code` to add it there, marked as the LLM's."
             )
-    raise Reply(body, **extra)
+    return Reply(body, extra)
 
 
-def export(session: "Session", intent: Intent, text: str) -> dict:
-    if not session.values.get("bounds"):  # bounds alone are an answer worth exporting
-        _need(session.values, "estimation", "estimate")
-    written = session.export(session.export_dir())
-    names = ", ".join(sorted(written))
-    raise Reply(f"Exported {names}.", files=[str(p) for p in written.values()])
+def export(turn: Turn, intent: Intent) -> Action:
+    if turn.state.get("bounds"):  # bounds alone are an answer worth exporting
+        return Export()
+    return _missing(turn.state, "estimation", "estimate") or Export()
 
 
-def hidden_confounder(session: "Session", intent: Intent, text: str) -> dict:
+def hidden_confounder(turn: Turn, intent: Intent) -> Action:
     """Bounds (from the run, or computed now) and the sensitivity analysis."""
-    state = session.values
-    _need(state, "identification", "analysis")
-    raise Reply(hidden_confounder_answer(session.context, state))
+    if missing := _missing(turn.state, "identification", "analysis"):
+        return missing
+    return Reply(hidden_confounder_answer(turn.context, turn.state))
 
 
-def show_help(session: "Session", intent: Intent, text: str) -> dict:
-    raise Reply(HELP)
+def use_proxies(turn: Turn, intent: Intent) -> Action:
+    """Mark two proxies of a hidden confounder and re-identify with them."""
+    state = turn.state
+    if missing := _missing(state, "graph", "graph"):
+        return missing
+    proxies = parse_proxies(intent.args["names"])
+    columns = _columns(state)
+    proxies = {k: resolve_column(v, columns) for k, v in proxies.items()}
+    return Rerun(Stage.IDENTIFICATION, {"proxies": proxies})
 
 
-def unknown(session: "Session", intent: Intent, text: str) -> dict:
-    pending = session.pending()
-    hint = f" {pending['question']}" if pending else ""
+def show_help(turn: Turn, intent: Intent) -> Action:
+    return Reply(HELP)
+
+
+def unknown(turn: Turn, intent: Intent) -> Action:
+    hint = f" {turn.pending['question']}" if turn.pending else ""
     note = f" ({intent.args['note']}.)" if intent.args.get("note") else ""
-    raise Reply(
+    return Reply(
         f"I did not understand that.{note}{hint} Say `help` to see what I can do, "
         "for example `why age?`, `add edge age -> treat`, `use matching` or `export`."
     )
 
 
-def answer(session: "Session", intent: Intent, text: str) -> dict:
+def answer(turn: Turn, intent: Intent) -> Action:
     """The LLM's answer to a question about the analysis, marked as such."""
-    raise Reply(f"{intent.args['text']}\n\n*(answered by the LLM from the analysis state)*")
+    return Reply(f"{intent.args['text']}\n\n*(answered by the LLM from the analysis state)*")
 
 
-HANDLERS: dict[str, Callable[["Session", Intent, str], dict]] = {
+HANDLERS: dict[str, Handler] = {
     "approve": approve,
     "accept": accept,
     "edit": edit_graph,
     "mark": edit_graph,
     "target": set_target,
+    "by_group": by_group,
     "set_variable": set_variable,
     "ask": ask,
     "use": use_estimator,
@@ -394,6 +494,7 @@ HANDLERS: dict[str, Callable[["Session", Intent, str], dict]] = {
     "table": template,
     "export": export,
     "bounds": hidden_confounder,
+    "proxies": use_proxies,
     "help": show_help,
     "unknown": unknown,
     "answer": answer,

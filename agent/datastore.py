@@ -74,3 +74,17 @@ def load_frame(
 ) -> pd.DataFrame:
     """The dataset as a DataFrame; callers get a copy so the cached frame stays pristine."""
     return _cached_frame(path, digest, (max_bytes, max_columns, max_cells)).copy()
+
+
+def save_figures(folder: Path, pngs_base64: list[str]) -> list[str]:
+    """Keep sandbox figures as files in ``folder``; state holds only their paths."""
+    import base64
+    import uuid
+
+    private_dir(folder)
+    paths = []
+    for png in pngs_base64:
+        path = folder / f"{uuid.uuid4().hex[:12]}.png"
+        path.write_bytes(base64.b64decode(png))
+        paths.append(str(path))
+    return paths

@@ -4,8 +4,9 @@ Other programs and the tests depend on this shape (DESIGN.md, "Headless contract
 is assembled in one place from the stage outputs and never from the chat messages.
 """
 
-from causal_assistant.agent.partial import bounds_rows
-from causal_assistant.agent.state import STAGES, AnalysisState
+from causal_assistant.agent.partial import bounds_rows, proximal_row
+from causal_assistant.agent.reasoners.explain import graph_roles
+from causal_assistant.agent.state import WORKING_STAGES, AnalysisState
 from causal_assistant.agent.study import assumptions_of, used_kind
 
 ESTIMATE_KEYS = ("method", "label", "target", "value", "ci_low", "ci_high", "ci_method")
@@ -94,7 +95,7 @@ def collect_warnings(state: AnalysisState) -> list[dict]:
     """Warnings of every stage in stage order, each message once."""
     seen, warnings = set(), []
     by_stage = state.get("stage_warnings") or {}
-    for stage in STAGES:
+    for stage in WORKING_STAGES:
         for warning in by_stage.get(stage, []):
             key = (warning["code"], warning["message"])
             if key not in seen:
@@ -140,7 +141,7 @@ def build_result(state: AnalysisState) -> dict:
             ],
             "unobserved": graph.get("unobserved", []),
         },
-        "roles": state.get("roles") or [],
+        "roles": graph_roles(state),  # read off the graph as approved, edits included
         "identification": {
             "estimand": ident.get("estimand"),
             "adjustment_set": ident.get("adjustment_set", []),
@@ -156,12 +157,16 @@ def build_result(state: AnalysisState) -> dict:
         ],
         "by_group": _by_group(estimation),
         "refutations": [
-            {k: r.get(k) for k in ("name", "status", "new_effect", "p_value", "rule", "reading")}
+            {
+                k: r.get(k)
+                for k in ("name", "status", "new_effect", "statistic", "p_value", "rule", "reading")
+            }
             for r in refutation.get("refutations", [])
         ],
         "critique": _critique(state.get("critique") or {}),
         "explanation": (state.get("explanation") or {}).get("text"),
         "bounds": bounds_rows(state.get("bounds")),
+        "proximal": proximal_row(state.get("proximal")),
         "warnings": collect_warnings(state),
         "timings_s": dict(state.get("timings_s") or {}),
         "error": state.get("error"),

@@ -11,13 +11,17 @@ from typing import Literal
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, Field
 
 from causal_assistant import prompts
+from causal_assistant.agent.chat_model import make_chat_model
 from causal_assistant.agent.commands import Intent
 from causal_assistant.agent.config import Settings
 from causal_assistant.agent.reasoners.llm import data_block, render_prompt
+from causal_assistant.agent.state import RERUN_STAGES
+
+# The tool schema lists the stages a message may go back to (values of the Stage enum).
+RerunStage = Literal[tuple(stage.value for stage in RERUN_STAGES)]  # type: ignore[valid-type]
 
 
 class Approve(BaseModel):
@@ -61,6 +65,13 @@ class SetTarget(BaseModel):
     target: Literal["ate", "att", "atc"]
 
 
+class EffectByGroup(BaseModel):
+    """The effect within each group of a column (e.g. by sex, "does it differ for women"),
+    with intervals and a test that the groups' effects are equal."""
+
+    group: str = Field(description="the grouping column, or the words naming the group")
+
+
 class SetVariable(BaseModel):
     """Change the treatment or the outcome column."""
 
@@ -71,9 +82,7 @@ class SetVariable(BaseModel):
 class Rerun(BaseModel):
     """Go back to a stage and run again from there."""
 
-    stage: Literal[
-        "intake", "question", "modeling", "identification", "estimation", "refutation", "report"
-    ]
+    stage: RerunStage  # type: ignore[valid-type]  # a Literal built from the Stage enum
 
 
 class Show(BaseModel):
@@ -130,6 +139,7 @@ ACTIONS: dict[type[BaseModel], str] = {
     Why: "why",
     UseEstimator: "use",
     SetTarget: "target",
+    EffectByGroup: "by_group",
     SetVariable: "set_variable",
     Rerun: "rerun",
     Show: "show",
@@ -180,13 +190,7 @@ def _arguments(kind: str, args: dict) -> dict:
 
 class LLMRouter:
     def __init__(self, settings: Settings, chat_model: BaseChatModel | None = None) -> None:
-        self.chat_model = chat_model or ChatOpenAI(
-            model=settings.model,
-            api_key=settings.api_key or "unused",
-            base_url=settings.base_url,
-            timeout=settings.llm_timeout_s,
-            max_retries=0,
-        )
+        self.chat_model = chat_model or make_chat_model(settings)
 
     def route(self, text: str, state: dict, pending: dict | None) -> Intent:
         task = render_prompt(

@@ -11,20 +11,30 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.types import Command
 
+from causal_assistant.agent.commands import parse_command
 from causal_assistant.agent.config import Settings
 from causal_assistant.agent.context import AgentContext
-from causal_assistant.agent.datastore import private_dir
+from causal_assistant.agent.conversation import (
+    Action,
+    Export,
+    Reply,
+    Rerun,
+    Resume,
+    Turn,
+    respond,
+)
+from causal_assistant.agent.datastore import private_dir, save_figures
 from causal_assistant.agent.export import export_analysis
 from causal_assistant.agent.graph import build_graph
 from causal_assistant.agent.reasoners.offline import OfflineReasoner
 from causal_assistant.agent.result import build_result
-from causal_assistant.agent.state import RESET
+from causal_assistant.agent.state import RESET, WAITING_STAGES, AnalysisState, Stage
 from causal_assistant.tools.estimate.estimators import spec_for
 
 EventHandler = Callable[[str, Any], None]
@@ -109,6 +119,7 @@ class Session:
         design_request: dict | None = None,
         on_event: EventHandler | None = None,
         by: str | None = None,
+        proxies: dict | None = None,
     ) -> dict:
         """Run a new analysis from intake until it finishes or needs the user.
 
@@ -127,7 +138,8 @@ class Session:
             "auto_approve": auto_approve,
             "design_request": design_request,
             "by": by,
-            "entry": "intake",
+            "proxies": proxies,
+            "entry": Stage.INTAKE.value,
             "error": None,
             "choices": None,
             # a new analysis replaces everything the previous one in this thread made
@@ -143,7 +155,8 @@ class Session:
                     "estimation",
                     "refutation",
                     "bounds",
-                    "decision",
+                    "proximal",
+                    "hidden_bounds",
                     "stage",
                 )
             ),
@@ -168,7 +181,7 @@ class Session:
 
     def rerun(
         self,
-        entry: str,
+        entry: Stage | str,
         on_event: EventHandler | None = None,
         user_text: str | None = None,
         **changes: Any,
@@ -176,7 +189,13 @@ class Session:
         """Go back to a stage with changed inputs and run on from there."""
         said = [_said("user", user_text)] if user_text else []
         return self._run(
-            {**changes, "entry": entry, "error": None, "choices": None, "messages": said},
+            {
+                **changes,
+                "entry": Stage(entry).value,
+                "error": None,
+                "choices": None,
+                "messages": said,
+            },
             on_event,
         )
 
@@ -186,19 +205,28 @@ class Session:
 
     def send(self, text: str, on_event: EventHandler | None = None) -> dict:
         """Answer one chat message: a question, an edit, a re-run, code to run, or export."""
-        from causal_assistant.agent.commands import parse_command
-        from causal_assistant.agent.conversation import handle
-
-        self._on_event = on_event
         intent = parse_command(text)
         if intent.kind == "unknown" and self.router is not None:
             intent = self.router.route(text, self.values, self.pending())
             if intent.kind == "run_code":  # the LLM wrote it: shown first, run on request
                 intent = intent.model_copy(update={"args": {**intent.args, "by_llm": True}})
-        try:
-            return handle(self, intent, text)
-        finally:
-            self._on_event = None
+        turn = Turn(self.state, self.pending(), self.context, self.figures_dir())
+        return self.apply(respond(turn, intent), text, on_event)
+
+    def apply(self, action: Action, text: str, on_event: EventHandler | None = None) -> dict:
+        """Carry out what the conversation decided for the message ``text``."""
+        match action:
+            case Resume(answer=answer):
+                return self.resume(answer, on_event, user_text=text)
+            case Rerun(entry=entry, changes=changes):
+                return self.rerun(entry, on_event, user_text=text, **changes)
+            case Export():
+                written = self.export(self.export_dir())
+                files = [str(p) for p in written.values()]
+                return self.record(text, f"Exported {', '.join(sorted(written))}.", files=files)
+            case Reply(text=reply, extra=extra):
+                return self.record(text, reply, **extra)
+        raise TypeError(f"not a conversation action: {action!r}")
 
     def record(self, user_text: str, reply: str, **extra: Any) -> dict:
         """Keep a question and its answer in the conversation without running a stage."""
@@ -218,16 +246,17 @@ class Session:
         return self.context.cancelled.is_set()
 
     def cancel(self) -> None:
-        """The user left: stop the running analysis at its next stage or progress step and
-        refuse any later run, so an abandoned chat does not keep a core busy."""
+        """The user left or pressed Stop: stop the running analysis at its next stage or
+        progress step and refuse any later run of this object, so an abandoned chat does not
+        keep a core busy (the UI resumes the thread from its checkpoint in a new Session)."""
         self.context.cancelled.set()
 
     def _run(self, payload: Any, on_event: EventHandler | None) -> dict:
-        handler = on_event or getattr(self, "_on_event", None)
+        handler = on_event
         # "sync" durability: each stage's checkpoint is on disk before the next stage starts,
         # so a killed process loses at most the stage it was running.
         for mode, event in self.graph.stream(
-            payload, self.config, durability="sync", stream_mode=["updates", "custom"]
+            payload, self.config, durability="sync", stream_mode=["updates", "custom", "tasks"]
         ):
             self.context.check_cancelled()
             if handler:
@@ -236,7 +265,14 @@ class Session:
 
     @property
     def values(self) -> dict:
+        """The state as a plain dict, for the UI to read."""
         return dict(self.graph.get_state(self.config).values)
+
+    @property
+    def state(self) -> AnalysisState:
+        """The state as the stages type it."""
+        # the graph is built on AnalysisState; LangGraph types a snapshot's values as a dict
+        return cast(AnalysisState, self.values)
 
     def pending(self) -> dict | None:
         """What the analysis is waiting for the user to answer, if anything.
@@ -244,36 +280,30 @@ class Session:
         Rebuilt from the node the thread is paused at rather than read from the interrupt,
         because a question answered meanwhile (a state update) hides the interrupt value.
         """
-        from causal_assistant.agent.graph import WAITING_NODES
         from causal_assistant.agent.stages import waiting_question
 
         snapshot = self.graph.get_state(self.config)
         for node in snapshot.next:
-            if node in WAITING_NODES:
-                return waiting_question(node, snapshot.values)
+            if node in WAITING_STAGES:
+                return waiting_question(Stage(node), snapshot.values)
         return None
 
     def model_data(self):
         """The prepared frame behind the current analysis (for plots the UI draws)."""
-        return self.context.model_data(self.values)
+        return self.context.model_data(self.state)
+
+    def figures_dir(self) -> Path:
+        return self.settings.home / "figures" / self.thread_id
 
     def save_figures(self, pngs_base64: list[str]) -> list[str]:
         """Keep sandbox figures as files; state holds only their paths."""
-        import base64
-
-        folder = private_dir(self.settings.home / "figures" / self.thread_id)
-        paths = []
-        for png in pngs_base64:
-            path = folder / f"{uuid.uuid4().hex[:12]}.png"
-            path.write_bytes(base64.b64decode(png))
-            paths.append(str(path))
-        return paths
+        return save_figures(self.figures_dir(), pngs_base64)
 
     def export_dir(self) -> Path:
         return self.settings.home / "exports" / self.thread_id
 
     def result(self) -> dict:
-        return build_result(self.values)
+        return build_result(self.state)
 
     def export(
         self,
@@ -288,7 +318,7 @@ class Session:
         ``timings`` (start-up, checkpoints) join the stages' in result.json, with the
         export's own seconds and, given ``started`` (a ``perf_counter`` reading), the total.
         """
-        values = self.values
+        values = self.state
         result = build_result(values)
         key = json.dumps(
             [str(out_dir), result, values.get("stage_code"), values.get("custom_code")],

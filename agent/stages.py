@@ -9,18 +9,20 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn, Protocol
 
 from langgraph.config import get_stream_writer
-from langgraph.types import interrupt
+from langgraph.graph import END
+from langgraph.types import Command, interrupt
 
 from causal_assistant.agent.context import AgentContext
 from causal_assistant.agent.datastore import store_dataset
-from causal_assistant.agent.partial import unidentified
+from causal_assistant.agent.partial import optional_bounds, proximal_update, unidentified
 from causal_assistant.agent.reasoners.base import QuestionParse
 from causal_assistant.agent.reasoners.critique import review_graph
 from causal_assistant.agent.reasoners.explain import facts_from_state
 from causal_assistant.agent.reasoners.offline import target_from
-from causal_assistant.agent.state import AnalysisState
+from causal_assistant.agent.state import AnalysisState, Stage, one_of, present
 from causal_assistant.agent.study import (
     alternative_entry,
     check_entry,
@@ -36,10 +38,11 @@ from causal_assistant.tools.data.intake import (
     resolve_column,
 )
 from causal_assistant.tools.data.modeldata import check_outcome, treatment_kind
-from causal_assistant.tools.designs import DesignColumns, DesignEstimate
+from causal_assistant.tools.designs import Design, DesignColumns, DesignEstimate
 from causal_assistant.tools.designs.choice import GRAPH_DESIGNS, choose_design, detect_designs
 from causal_assistant.tools.errors import ChoiceNeeded, InputError
 from causal_assistant.tools.estimate.estimation import EstimationResult, estimate_effect
+from causal_assistant.tools.estimate.estimators import TARGETS
 from causal_assistant.tools.estimate.subgroups import effects_by_group
 from causal_assistant.tools.model.critique import critique_graph
 from causal_assistant.tools.model.graphs import CausalGraph, parse_graph, validate_graph
@@ -47,39 +50,49 @@ from causal_assistant.tools.model.instruments import InstrumentResult, suggest_i
 from causal_assistant.tools.refute.refutation import refute_estimate
 from causal_assistant.tools.results import ToolResult, WarningCode
 
-Stage = Callable[[AnalysisState], dict]
+StageRun = Callable[[AnalysisState], dict | Command]
+
+
+class StageNode(Protocol):
+    """A graph node as LangGraph's ``add_node`` types it: it may pass ``state`` by name,
+    which a plain ``Callable`` type does not promise."""
+
+    def __call__(self, state: AnalysisState) -> dict | Command: ...
 
 
 def say(text: str) -> list[dict]:
     return [{"role": "assistant", "content": text}]
 
 
-def recorded(stage: str, result: ToolResult, started: float) -> dict:
-    """The bookkeeping every stage adds: warnings, timing and reproducing code."""
+def recorded(stage: Stage, result: ToolResult, started: float) -> dict:
+    """The bookkeeping every stage adds: warnings, timing and reproducing code (state holds
+    the stage's plain name: the checkpointer rebuilds no enum)."""
+    name = stage.value
     return {
-        "stage": stage,
-        "stage_warnings": {stage: [w.model_dump(mode="json") for w in result.warnings]},
-        "timings_s": {stage: round(time.perf_counter() - started, 4)},
-        "stage_code": {stage: result.code},
+        "stage": name,
+        "stage_warnings": {name: [w.model_dump(mode="json") for w in result.warnings]},
+        "timings_s": {name: round(time.perf_counter() - started, 4)},
+        "stage_code": {name: result.code},
     }
 
 
-def guarded(stage: str, run: Stage) -> Stage:
+def guarded(stage: Stage, run: StageRun) -> StageNode:
     """Turn a user-fixable problem into a reply and a stop, never a crash."""
 
-    def node(state: AnalysisState) -> dict:
+    def node(state: AnalysisState) -> dict | Command:
         try:
             return run(state)
         except InputError as exc:
-            choices = getattr(exc, "choices", None)
-            return {
+            stopped = {
                 "error": str(exc),
-                "choices": choices,
-                "stage": stage,
+                "choices": getattr(exc, "choices", None),
+                "stage": stage.value,
                 "messages": say(str(exc)),
             }
+            # a waiting node routes itself; the others stop by their edge to END
+            return Command(goto=END, update=stopped) if stage.waits else stopped
 
-    node.__name__ = stage
+    node.__name__ = stage.value
     return node
 
 
@@ -114,7 +127,7 @@ class Stages:
         return {
             "dataset": dataset,
             "messages": say(profile.reading),
-            **recorded("intake", profile, started),
+            **recorded(Stage.INTAKE, profile, started),
         }
 
     def question(self, state: AnalysisState) -> dict:
@@ -151,7 +164,7 @@ class Stages:
             "outcome": outcome,
             "target": target,
             "messages": say(result.reading),
-            **recorded("question", result, started),
+            **recorded(Stage.QUESTION, result, started),
         }
 
     def _parse(self, state: AnalysisState) -> QuestionParse:
@@ -187,7 +200,7 @@ class Stages:
                 "assumptions": [],
             },
             "messages": say(choice.reading),
-            **recorded("design", choice, started),
+            **recorded(Stage.DESIGN, choice, started),
         }
 
     def modeling(self, state: AnalysisState) -> dict:
@@ -218,7 +231,7 @@ class Stages:
             "roles": roles,
             "modeling": {"reading": result.reading, "cluster": getattr(result, "cluster", None)},
             "messages": say(result.reading),
-            **recorded("modeling", result, started),
+            **recorded(Stage.MODELING, result, started),
         }
 
     def _check_width(self, profile: DatasetProfile, treatment: str, outcome: str) -> None:
@@ -280,52 +293,53 @@ class Stages:
                 "reasoner": review.summary(),
             },
             "messages": say(combined.reading),
-            **recorded("critique", combined, started),
+            **recorded(Stage.CRITIQUE, combined, started),
         }
 
-    def approve_graph(self, state: AnalysisState) -> dict:
-        """Wait for the user to approve the graph, or take an edited one and ask again."""
+    def approve_graph(self, state: AnalysisState) -> Command:
+        """Wait for the user to approve the graph, or take an edited one and critique it
+        again before asking anew."""
         if state.get("auto_approve"):
-            return {"decision": None}
-        answer = interrupt(waiting_question("approve_graph", state))
+            return Command(goto=Stage.IDENTIFICATION)
+        answer = interrupt(waiting_question(Stage.APPROVE_GRAPH, state))
         if isinstance(answer, dict) and answer.get("graph"):
             graph = CausalGraph.model_validate(answer["graph"])
             columns = [c["name"] for c in state["dataset"]["profile"]["columns"]]
             validate_graph(graph, columns)
-            return {
-                "graph": graph.model_dump(mode="json"),
-                "decision": "edited",
-                "messages": say(
-                    answer.get("note") or "Graph updated; approve it when it matches what you know."
-                ),
-            }
-        return {"decision": None, "messages": say("Graph approved.")}
+            note = answer.get("note") or "Graph updated; approve it when it matches what you know."
+            return Command(
+                goto=Stage.CRITIQUE,
+                update={"graph": graph.model_dump(mode="json"), "messages": say(note)},
+            )
+        return Command(goto=Stage.IDENTIFICATION, update={"messages": say("Graph approved.")})
 
     def identification(self, state: AnalysisState) -> dict:
         started = time.perf_counter()
-        if own_design(state) is not None:
-            return self._design_identification(state, started)
+        if (design := own_design(state)) is not None:
+            return self._design_identification(state, design, started)
         data, ident = self.ctx.identified(state)
         update = {
             "identification": ident.model_dump(mode="json"),
             "messages": say(ident.reading),
-            **recorded("identification", ident, started),
+            **recorded(Stage.IDENTIFICATION, ident, started),
         }
+        stage = Stage.IDENTIFICATION.value
         update["stage_warnings"] = {
-            "identification": update["stage_warnings"]["identification"]
+            stage: update["stage_warnings"][stage]
             + [w.model_dump(mode="json") for w in data.result.warnings]
         }
-        update["stage_code"] = {"identification": data.result.code + ident.code}
+        update["stage_code"] = {stage: data.result.code + ident.code}
+        update = proximal_update(self.ctx, state, update)
         if ident.estimand == "none":  # not point-identified: bounds instead of a stop
             return unidentified(self.ctx, state, update)
         return {**update, "bounds": None}
 
-    def _design_identification(self, state: AnalysisState, started: float) -> dict:
-        design, spec = own_design(state), design_spec(state)
+    def _design_identification(self, state: AnalysisState, design: Design, started: float) -> dict:
+        spec = design_spec(state)
         ident = design.identify(self.ctx.frame(state), spec)
         columns = ident.columns or spec.columns
         chosen = {
-            **state["study_design"],
+            **present(state.get("study_design"), "study_design"),
             "columns": columns.model_dump(mode="json"),
             "assumptions": [a.model_dump(mode="json") for a in ident.assumptions],
         }
@@ -340,7 +354,7 @@ class Stages:
                 "reading": ident.reading,
             },
             "messages": say(ident.reading),
-            **recorded("identification", ident, started),
+            **recorded(Stage.IDENTIFICATION, ident, started),
         }
         if not ident.identified:
             update["error"] = ident.reading
@@ -368,25 +382,25 @@ class Stages:
                     "picture": picture,
                 },
                 "messages": message,
-                **recorded("estimation", estimate, started),
+                **recorded(Stage.ESTIMATION, estimate, started),
             }
         data, ident = self.ctx.identified(state)
         result = estimate_effect(
             data,
             ident,
-            target=state.get("target", "ate"),
+            target=one_of(state.get("target") or "ate", TARGETS, "target"),
             method=state.get("method"),
             seed=state.get("seed", 0),
         )
-        if state.get("by"):
+        if by := state.get("by"):
             result.by_group = effects_by_group(
-                self.ctx.frame(state), data, ident.adjustment_set, state["by"]
+                self.ctx.frame(state), data, ident.adjustment_set, by
             )
             result.reading += " " + result.by_group.reading
         return {
             "estimation": result.model_dump(mode="json"),
             "messages": say(result.reading),
-            **recorded("estimation", result, started),
+            **recorded(Stage.ESTIMATION, result, started),
         }
 
     def refutation(self, state: AnalysisState) -> dict:
@@ -409,8 +423,9 @@ class Stages:
         )
         return {
             "refutation": result.model_dump(mode="json"),
+            "hidden_bounds": optional_bounds(self.ctx, state),
             "messages": say(result.reading),
-            **recorded("refutation", result, started),
+            **recorded(Stage.REFUTATION, result, started),
         }
 
     def _design_picture(self, state: AnalysisState, design, estimate: DesignEstimate) -> str | None:
@@ -433,13 +448,16 @@ class Stages:
     def _design_checks(self, state: AnalysisState, design, started: float) -> dict:
         """The design's own refutations (balance, first-stage strength, pre-trends, ...)."""
         estimate = DesignEstimate.model_validate(state["estimation"]["design_estimate"])
-        checks = design.checks(self.ctx.frame(state), design_spec(state), estimate)
+        spec = design_spec(state)
+        checks = design.checks(self.ctx.frame(state), spec, estimate)
         counts = {s: sum(c.status == s for c in checks) for s in ("pass", "warn", "fail")}
+        check_code = getattr(design, "check_code", None)  # the script's --refute section
         result = ToolResult(
             reading=f"The {design.kind} design's own checks: "
             + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
             + ". "
-            + " ".join(f"{c.name}: {c.reading}" for c in checks)
+            + " ".join(f"{c.name}: {c.reading}" for c in checks),
+            code=check_code(spec) if check_code else "",
         )
         for check in checks:
             if check.status == "fail":
@@ -450,37 +468,34 @@ class Stages:
                 "reading": result.reading,
             },
             "messages": say(result.reading),
-            **recorded("refutation", result, started),
+            **recorded(Stage.REFUTATION, result, started),
         }
 
     def _progress(self, writer: Callable[[dict], None], name: str, done: float) -> None:
         self.ctx.check_cancelled()  # a refuter's next step is where an abandoned run stops
         writer({"progress": {"refuter": name, "done": done}})
 
-    def review_refutation(self, state: AnalysisState) -> dict:
+    def review_refutation(self, state: AnalysisState) -> Command:
         """A failed refuter stops an interactive run until the user decides what to do;
         headless runs keep the warning and go on."""
         failed = failed_refuters(state)
         if not failed or state.get("auto_approve"):
-            return {"decision": None}
-        answer = interrupt(waiting_question("review_refutation", state))
+            return Command(goto=Stage.REPORT)
+        answer = interrupt(waiting_question(Stage.REVIEW_REFUTATION, state))
         action = answer.get("action") if isinstance(answer, dict) else str(answer)
         if action == "respecify":
-            return {
-                "decision": "respecify",
-                "messages": say("Back to the graph: edit it, then approve."),
-            }
-        return {
-            "decision": None,
-            "messages": say(
-                f"Accepted with a caveat: {', '.join(failed)} failed; the report says so."
-            ),
-        }
+            return Command(
+                goto=Stage.APPROVE_GRAPH,
+                update={"messages": say("Back to the graph: edit it, then approve.")},
+            )
+        caveat = f"Accepted with a caveat: {', '.join(failed)} failed; the report says so."
+        return Command(goto=Stage.REPORT, update={"messages": say(caveat)})
 
     def report(self, state: AnalysisState) -> dict:
         if not state.get("estimation"):  # bounds only
-            text = f"{state['bounds']['reading']} Say `export` for the report with the picture."
-            return {"stage": "report", "messages": say(text)}
+            bounds = present(state.get("bounds"), "bounds")
+            text = f"{bounds['reading']} Say `export` for the report with the picture."
+            return {"stage": Stage.REPORT.value, "messages": say(text)}
         refutation = (state.get("refutation") or {}).get("reading", "")
         facts = facts_from_state(state)
         explanation = facts and self.ctx.reasoner.explain(
@@ -493,10 +508,10 @@ class Stages:
             "I can do."
         )
         return {
-            "stage": "report",
+            "stage": Stage.REPORT.value,
             "explanation": explanation.model_dump(mode="json") if explanation else None,
             "stage_warnings": {
-                "report": [w.model_dump(mode="json") for w in explanation.warnings]
+                Stage.REPORT.value: [w.model_dump(mode="json") for w in explanation.warnings]
                 if explanation
                 else []
             },
@@ -525,7 +540,7 @@ def raise_choice(
     outcome: str | None,
     candidates: dict[str, list[str]],
     columns: list[str],
-) -> None:
+) -> NoReturn:
     """Ask which column takes each open role, naming the likeliest candidates."""
     open_roles = [
         role for role, value in (("treatment", treatment), ("outcome", outcome)) if not value
@@ -543,17 +558,17 @@ def raise_choice(
     )
 
 
-def waiting_question(node: str, state: AnalysisState) -> dict:
+def waiting_question(node: Stage, state: AnalysisState) -> dict:
     """What a waiting node asks; also rebuilt from state by ``Session.pending``."""
-    if node == "approve_graph":
+    if node == Stage.APPROVE_GRAPH:
         return {
-            "kind": "approve_graph",
+            "kind": Stage.APPROVE_GRAPH.value,
             "graph": state["graph"],
             "question": "Does this graph match what you know? Approve it, or edit it "
             "(e.g. 'add edge age -> treat').",
         }
     return {
-        "kind": "review_refutation",
+        "kind": Stage.REVIEW_REFUTATION.value,
         "failed": failed_refuters(state),
         "question": "A refutation failed. Re-specify the graph ('respecify'), try another "
         "estimator ('use matching'), or accept with a caveat ('accept')?",

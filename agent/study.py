@@ -6,7 +6,7 @@ The design stage stores its choice as ``state["study_design"]``; the later stage
 and front door: DoWhy on the graph, critique and refuters). Nothing here names a design.
 """
 
-from causal_assistant.agent.state import AnalysisState
+from causal_assistant.agent.state import AnalysisState, present
 from causal_assistant.tools.designs import REGISTRY, Design, DesignKind, DesignSpec, load_designs
 from causal_assistant.tools.designs.base import DesignCheck, DesignEstimate
 from causal_assistant.tools.designs.choice import GRAPH_DESIGNS
@@ -24,7 +24,7 @@ def own_design(state: AnalysisState) -> Design | None:
 def design_spec(state: AnalysisState) -> DesignSpec:
     """The spec for the chosen design; the graph is included when a person stands behind
     it (supplied, or approved in the chat), never an unreviewed proposal."""
-    chosen = state["study_design"]
+    chosen = present(state.get("study_design"), "study_design")
     reviewed = bool(state.get("graph_text")) or not state.get("auto_approve")
     return DesignSpec(
         kind=chosen["kind"],
@@ -84,7 +84,7 @@ def assumptions_of(state: AnalysisState) -> list[dict]:
     if chosen.get("assumptions"):
         return chosen["assumptions"]
     kind = used_kind(state)
-    design = REGISTRY.get(kind) if kind else None  # DesignKind is a str enum
+    design = REGISTRY.get(DesignKind(kind)) if kind else None  # estimands are DesignKinds
     if design is None or not state.get("treatment"):
         return []
     spec = DesignSpec(kind=kind, treatment=state["treatment"], outcome=state["outcome"])

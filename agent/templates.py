@@ -5,8 +5,11 @@ parameterised only with column names passed through ``repr`` so a hostile column
 stays a string literal and never becomes code.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from causal_assistant.agent.commands import Intent
-from causal_assistant.tools.data.intake import resolve_column
+from causal_assistant.tools.data import resolve_column
 from causal_assistant.tools.errors import InputError
 
 OVERLAP = """\
@@ -71,7 +74,7 @@ print(result.to_string(index=False))
 """
 
 
-def template_code(intent: Intent, state: dict) -> str:
+def template_code(intent: Intent, state: Mapping[str, Any]) -> str:
     """Fill the template the intent names with the analysis' columns."""
     columns = [c["name"] for c in state["dataset"]["profile"]["columns"]]
     treatment = state.get("treatment")

@@ -17,7 +17,9 @@ from causal_assistant.tools.data.modeldata import build_model_data
 from causal_assistant.tools.estimate.estimation import estimate_effect
 from causal_assistant.tools.identify.identification import identify_effect
 from causal_assistant.tools.model.badcontrols import stem, treatment_function
+from causal_assistant.tools.model.context_timing import timing_from_context
 from causal_assistant.tools.model.modeling import propose_graph, timing_hint
+from causal_assistant.tools.portable import robust_ols
 from causal_assistant.tools.results import WarningCode
 
 TRUTH = 0.2
@@ -87,7 +89,8 @@ def test_codes_and_ids_mean_what_they_are(analysed) -> None:
     assert proposal.cluster == "village" and result.cluster == "village"
     assert "clustered by it" in proposal.role_of("village").evidence
     assert {"age", "marital"} <= set(ident.adjustment_set)
-    assert result.estimate.se_type.startswith("clustered (40 groups)")
+    assert result.estimate.se_type.startswith("clustered by village (40 groups)")
+    assert "clustered by village (40 groups) errors" in result.reading
 
 
 @pytest.mark.slow
@@ -175,9 +178,81 @@ def test_panel_time_and_childhood_precede_the_treatment() -> None:
     data = build_model_data(df, proposal.graph, T, "y", cluster=proposal.cluster)
     result = estimate_effect(data, identify_effect(data), n_bootstrap=10)
     assert result.estimate.value == pytest.approx(1.0, abs=0.12)
-    assert "clustered (300 groups)" in result.estimate.se_type
+    assert "clustered by pid (300 groups)" in result.estimate.se_type
 
 
 def test_name_stems() -> None:
     assert stem("lwage") == stem("log_wage") == stem("wage") == "wage"
     assert stem("re78") == stem("re75")
+
+
+def test_panel_period_is_fixed_effects_not_a_number() -> None:
+    """Year shocks that rise and fall, with treatment more common in the good years: the
+    year as a number misses them (biased), the year as categories holds them fixed."""
+    rng = np.random.default_rng(7)
+    units, years = 150, 6
+    pid = np.repeat(np.arange(units), years)
+    year = np.tile(np.arange(2001, 2001 + years), units)
+    shock = np.array([0.0, 2.0, -1.0, 3.0, 0.0, 2.5])[year - 2001]
+    treat = (rng.uniform(size=len(pid)) < 1 / (1 + np.exp(-(shock - 1)))).astype(int)
+    y = 1.0 * treat + shock + np.repeat(rng.normal(0, 0.5, units), years)
+    y = y + rng.normal(size=len(pid))
+    df = pd.DataFrame({"pid": pid, "year": year, T: treat, "y": y})
+    profile = profile_table(df)
+    assert profile.column("year").kind == "categorical"
+    proposal = propose_graph(df, profile, T, "y")
+    role = proposal.role_of("year")
+    assert role.role == "confounder" and "period fixed effects" in role.evidence
+    assert "year" not in proposal.graph.post_treatment
+    data = build_model_data(df, proposal.graph, T, "y", cluster=proposal.cluster)
+    assert len(data.column_map["year"]) == years - 1  # one indicator per period but one
+    ident = identify_effect(data)
+    assert "year" in ident.adjustment_set
+    result = estimate_effect(data, ident, n_bootstrap=10)
+    assert result.estimate.value == pytest.approx(1.0, abs=0.12)
+    as_number = robust_ols(df, T, "y", ["year"], None)["value"]
+    assert abs(as_number - 1.0) > 0.3  # what entering the year as a number would report
+
+
+CONTEXT = """Survey of programme participants. age was recorded at baseline.
+vital (alive at the last contact) was recorded after follow-up.
+hours were measured after the programme started."""
+
+
+def test_the_data_description_says_when_columns_were_measured() -> None:
+    assert timing_from_context(CONTEXT, ["age", "vital", "hours"], T, "y") == {
+        "age": ("pre", "the data description says: “age was recorded at baseline.”"),
+        "vital": (
+            "after_outcome",
+            "the data description says: “vital (alive at the last contact) was recorded "
+            "after follow-up.”",
+        ),
+        "hours": (
+            "post",
+            "the data description says: “hours were measured after the programme started.”",
+        ),
+    }
+    assert timing_from_context("y was measured at follow-up.", ["y", "age"], T, "y") == {}
+
+
+def test_timing_from_the_description_keeps_bad_controls_out() -> None:
+    """Nothing in the names says that vital comes after the outcome or hours after the
+    treatment; the description does, and adjusting for either would move the estimate."""
+    rng = np.random.default_rng(8)
+    n = 1500
+    age = rng.normal(40, 10, n)
+    treat = (rng.uniform(size=n) < 1 / (1 + np.exp(-(age - 40) / 10))).astype(int)
+    hours = 30 + 5 * treat + rng.normal(0, 3, n)
+    y = 0.5 * treat + 0.1 * hours + 0.02 * age + rng.normal(size=n)
+    vital = (rng.uniform(size=n) < 1 / (1 + np.exp(-(y - y.mean()) * 2))).astype(int)
+    df = pd.DataFrame({"age": age, "hours": hours, "vital": vital, T: treat, "y": y})
+    proposal = propose_graph(df, profile_table(df), T, "y", context=CONTEXT)
+    vital_role, hours_role = proposal.role_of("vital"), proposal.role_of("hours")
+    assert vital_role.role == "excluded" and "recorded after follow-up" in vital_role.evidence
+    assert hours_role.role == "mediator" and "the data description says" in hours_role.evidence
+    assert "recorded at baseline" in proposal.role_of("age").evidence
+    data = build_model_data(df, proposal.graph, T, "y")
+    ident = identify_effect(data)
+    assert ident.adjustment_set == ["age"]
+    result = estimate_effect(data, ident, n_bootstrap=10)
+    assert result.estimate.value == pytest.approx(1.0, abs=0.15)  # 0.5 direct + 0.1 x 5 via hours

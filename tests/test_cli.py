@@ -280,6 +280,7 @@ def test_unidentifiable_graph_ends_with_bounds(training_csv, tmp_path, capsys) -
     )
     printed = capsys.readouterr().out
     assert code == 0 and "Not point-identified" in printed and "no_assumption" in printed
+    assert "assumes: " in printed  # each range says what it rests on, in words
     result = json.loads((tmp_path / "o" / "result.json").read_text())
     assert result["estimate"] is None and result["error"] is None
     assert "unidentifiable" in {w["code"] for w in result["warnings"]}

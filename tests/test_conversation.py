@@ -7,6 +7,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from causal_assistant.agent.commands import parse_command
@@ -37,6 +39,10 @@ def last_reply(state: dict) -> str:
         ("why age", "why", {"subject": "age"}),
         ("use matching", "use", {"method": "matching"}),
         ("target att", "target", {"target": "att"}),
+        ("the effect among those who received it", "target", {"target": "those who received it"}),
+        ("how does the effect differ for women?", "by_group", {"group": "women"}),
+        ("effect by sex", "by_group", {"group": "sex"}),
+        ("by region", "by_group", {"group": "region"}),
         ("outcome is re78", "set_variable", {"which": "outcome", "column": "re78"}),
         ("go back to modeling", "rerun", {"stage": "modeling"}),
         ("plot overlap", "plot", {"kind": "overlap"}),
@@ -56,6 +62,7 @@ def test_command_language(text: str, kind: str, args: dict) -> None:
     assert intent.args == args
 
 
+@pytest.mark.slow
 def test_approve_edit_why_and_rerun(isolated_home, training_csv, true_effect) -> None:
     session = new_session(isolated_home)
     state = session.start(training_csv, question="Does treat raise earnings_after?")
@@ -87,6 +94,7 @@ def test_approve_edit_why_and_rerun(isolated_home, training_csv, true_effect) ->
     assert "help" in last_reply(session.send("what is the meaning of life"))
 
 
+@pytest.mark.slow
 def test_code_runs_in_sandbox_and_joins_the_export(isolated_home, training_csv, tmp_path) -> None:
     session = new_session(isolated_home)
     session.start(training_csv, treatment="treat", outcome="earnings_after", auto_approve=True)
@@ -123,6 +131,7 @@ def test_conversation_survives_a_restart(isolated_home, training_csv) -> None:
     assert [m["role"] for m in state["messages"]].count("user") == 2
 
 
+@pytest.mark.slow
 def test_killed_mid_analysis_resumes_with_nothing_lost(isolated_home, training_csv) -> None:
     """Kill -9 the process during refutation; a new process finishes from the checkpoint."""
     program = textwrap.dedent(f"""
@@ -160,3 +169,28 @@ def test_killed_mid_analysis_resumes_with_nothing_lost(isolated_home, training_c
     assert state["refutation"]["refutations"]
     assert state["stage"] == "report"
     assert state["estimation"] == before["estimation"]
+
+
+@pytest.mark.slow
+def test_effects_by_group_in_the_chat(isolated_home, tmp_path) -> None:
+    """ "How does the effect differ for women?" finds the sex column by its levels and
+    answers with each group's effect, its interval and a test of the difference."""
+    rng = np.random.default_rng(4)
+    n = 2000
+    sex = rng.choice(["female", "male"], n)
+    age = rng.normal(40, 10, n)
+    treat = (rng.uniform(size=n) < 1 / (1 + np.exp(-(age - 40) / 10))).astype(int)
+    y = 0.05 * age + np.where(sex == "female", 1.0, 2.0) * treat + rng.normal(size=n)
+    path = tmp_path / "programme.csv"
+    pd.DataFrame({"sex": sex, "age": age, "treat": treat, "y": y}).to_csv(path, index=False)
+    session = new_session(isolated_home)
+    session.start(path, treatment="treat", outcome="y", auto_approve=True)
+    state = session.send("how does the effect differ for women?")
+    found = {g["group"]: g for g in state["estimation"]["by_group"]["groups"]}
+    assert found["female"]["ci_low"] < 1.0 < found["female"]["ci_high"]
+    assert found["male"]["ci_low"] < 2.0 < found["male"]["ci_high"]
+    assert session.result()["by_group"]["difference_p"] < 0.001
+    assert "differ by more than chance" in state["estimation"]["reading"]
+    state = session.send("the effect among those who received it")
+    assert state["estimation"]["estimate"]["target"] == "att"
+    assert "could not tell which column" in last_reply(session.send("effect by planet"))

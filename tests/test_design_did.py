@@ -73,6 +73,10 @@ def test_diverging_trends_fail_the_pre_trend_and_placebo_checks():
     assert checks["pre_trends"].status == "fail"
     assert checks["placebo_period"].status == "fail"
     assert "diverging" in checks["placebo_period"].reading
+    # trends drift 0.8 a year: the largest pre-adoption change (with noise) is at least that
+    trends = checks["parallel_trends_sensitivity"]
+    assert trends.details["max_pre_change"] > 0.8
+    assert "Rule: warn when" in trends.reading
 
 
 def test_fixed_effects_match_linearmodels_on_wage_panel():

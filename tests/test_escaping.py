@@ -109,9 +109,15 @@ def test_hostile_names_and_levels_stay_text_in_chat_report_and_notebook(tmp_path
 
     written = session.export(tmp_path / "out")
     report = written["report.md"].read_text()
-    ours = "![causal graph](graph.png)"  # the one local picture the report shows
-    assert report.count(ours) == 1
-    assert_inert(report.replace(ours, ""))
+    ours = [  # the local pictures the report shows, each once; nothing else may be an image
+        "![causal graph](graph.png)",
+        "![estimate under hidden confounders of each strength](sensitivity.png)",
+        "![bounds under each set of assumptions](bounds.png)",
+    ]
+    for picture in ours:
+        assert report.count(picture) == 1
+        report = report.replace(picture, "")
+    assert_inert(report)
     assert "!\\[x\\](http\\://evil/x.png)" in report  # escaped, not dropped
     notebook = nbformat.read(written["analysis.ipynb"], as_version=4)
     for cell in notebook.cells:

@@ -1,7 +1,10 @@
 """The layers import downwards only (tools -> agent -> ui), and no module imports itself
 back through others: a change then reaches only the layers above it.
 
-Imports under ``if TYPE_CHECKING:`` are for the type checker alone and do not count.
+Imports inside functions (lazy imports) count like any other. Imports under
+``if TYPE_CHECKING:`` are for the type checker alone and do not count for the layers, but
+they may not close a cycle either: two modules that need each other's types are one idea
+split in two.
 """
 
 import ast
@@ -20,12 +23,13 @@ def _module(path: Path) -> str:
     return "causal_assistant." + ".".join(parts)
 
 
-def _runtime_imports(tree: ast.Module) -> list[str]:
-    """Every ``causal_assistant`` name imported, outside ``if TYPE_CHECKING`` blocks."""
+def _runtime_imports(tree: ast.Module, typing: bool = False) -> list[str]:
+    """Every ``causal_assistant`` name imported anywhere in the module, functions
+    included; ``if TYPE_CHECKING`` blocks only when ``typing``."""
     skipped = {
         id(node)
         for block in ast.walk(tree)
-        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        if not typing and isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
         for node in ast.walk(block)
     }
     names = []
@@ -39,12 +43,12 @@ def _runtime_imports(tree: ast.Module) -> list[str]:
     return names
 
 
-def _import_graph() -> nx.DiGraph:
+def _import_graph(typing: bool = False) -> nx.DiGraph:
     modules = {_module(p): p for top in LAYERS for p in (ROOT / top).rglob("*.py")}
     graph = nx.DiGraph()
     for name, path in modules.items():
         graph.add_node(name)
-        for imported in _runtime_imports(ast.parse(path.read_text())):
+        for imported in _runtime_imports(ast.parse(path.read_text()), typing):
             if imported in modules and imported != name:
                 graph.add_edge(name, imported)
     return graph
@@ -62,3 +66,27 @@ def test_imports_point_down_only():
 def test_no_import_cycles():
     cycles = list(nx.simple_cycles(_import_graph()))
     assert not cycles, cycles
+
+
+def test_no_import_cycles_even_for_the_type_checker():
+    cycles = list(nx.simple_cycles(_import_graph(typing=True)))
+    assert not cycles, cycles
+
+
+def test_lazy_and_type_checking_imports_are_seen():
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n"
+        "    from causal_assistant.agent.session import Session\n"
+        "def handle():\n"
+        "    from causal_assistant.agent.conversation import respond\n"
+    )
+    assert "causal_assistant.agent.conversation.respond" in _runtime_imports(tree)
+    assert "causal_assistant.agent.session" not in _runtime_imports(tree)
+    assert "causal_assistant.agent.session.Session" in _runtime_imports(tree, typing=True)
+
+
+def test_session_and_conversation_do_not_import_each_other():
+    graph = _import_graph(typing=True)
+    session, conversation = "causal_assistant.agent.session", "causal_assistant.agent.conversation"
+    assert not nx.has_path(graph, conversation, session)

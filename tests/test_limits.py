@@ -112,3 +112,8 @@ def test_a_run_whose_user_left_stops_at_its_next_step(training_csv):
     assert state.get("dataset") and not state.get("graph") and not state.get("estimation")
     with pytest.raises(RunCancelled):
         session.proceed()
+    # Stop is not the end of the analysis: the same thread picks up from its checkpoint
+    again = Session(session.settings, thread_id=session.thread_id)
+    assert again.values["dataset"] == state["dataset"]
+    again.proceed()
+    assert again.values.get("graph"), "the analysis went on past intake"

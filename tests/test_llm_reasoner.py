@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from langchain_core.messages import AIMessage
@@ -26,8 +27,10 @@ from causal_assistant.agent.reasoners.llm import LLMReasoner
 from causal_assistant.agent.reasoners.offline import OfflineReasoner
 from causal_assistant.agent.reasoners.validation import data_conflicts
 from causal_assistant.tools.data.intake import DatasetProfile, profile_table
+from causal_assistant.tools.identify.adjustment import backdoor_set
 from causal_assistant.tools.model.graphs import CausalGraph, Edge, find_cycle
 from causal_assistant.tools.model.modeling import ModelingResult, Role
+from causal_assistant.tools.results import WarningCode
 from tests.fakes import ScriptedChatModel
 from tests.openai_stub import Reply, ScriptedOpenAIServer
 
@@ -469,3 +472,23 @@ def test_session_completes_with_good_or_garbage_llm(tmp_path, frame, responder) 
         )
         assert fill("{estimate}", {"estimate": value}) in result["explanation"]
     assert server.requests, "the LLM was asked"
+
+
+def test_the_llms_graph_goes_through_the_bad_control_screens(server, frame, tmp_path) -> None:
+    """Experts who make the programme's amount a common cause do not get it adjusted for:
+    the offline screen that finds it defines the treatment takes it out, with its reason."""
+    rng = np.random.default_rng(0)
+    dosed = frame.assign(amount=np.where(frame[TREAT] == 1, rng.integers(1, 20, len(frame)), 0))
+    profile = profile_table(dosed)
+    server.push(Reply.json(graph_answer(vote("amount", TREAT), vote("amount", OUTCOME))))
+    result = reasoner(server, tmp_path).propose_graph(dosed, profile, TREAT, OUTCOME)
+    role = result.role_of("amount")
+    assert role.role == "excluded" and "the treatment is a function of it" in role.evidence
+    assert "the LLM's graph used it" in role.evidence
+    assert "amount" not in result.graph.nodes
+    assert any(
+        w.code == WarningCode.TREATMENT_DEFINING_COLUMN and "amount" in w.message
+        for w in result.warnings
+    )
+    adjustment = backdoor_set(result.graph, TREAT, OUTCOME)
+    assert "amount" not in adjustment and set(CONFOUNDERS) <= set(adjustment)

@@ -77,3 +77,8 @@ def test_identified_run_answers_with_bounds_and_sensitivity(isolated_home, train
     reply = session.send("what if there is a hidden confounder?")["messages"][-1]["content"]
     assert "With no assumption about the hidden confounding" in reply
     assert "Sensitivity of the estimate" in reply and "Rule:" in reply
+    files = {Path(f).name: Path(f) for f in session.send("export")["messages"][-1]["files"]}
+    assert {"sensitivity.png", "bounds.png"} <= set(files)
+    report = files["report.md"].read_text()
+    assert "## Bounds and sensitivity" in report and "(sensitivity.png)" in report
+    assert "(bounds.png)" in report and "95% interval" in report

@@ -230,6 +230,7 @@ def test_code_reproduces_the_refutations(correct):
             [
                 "causal_assistant.tools.portable",
                 "causal_assistant.tools.refute.sensitivity",
+                "causal_assistant.tools.model.independence",
                 "causal_assistant.tools.refute.portable_refute",
             ]
         ),

@@ -19,7 +19,7 @@ def run_pipeline(df: pd.DataFrame, treatment: str, outcome: str, target: str = "
     return estimate_effect(data, ident, target=target, seed=0, n_bootstrap=60)
 
 
-@pytest.mark.parametrize("binary", [False, True])
+@pytest.mark.parametrize("binary", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_linear_dataset_recovers_beta(binary: bool) -> None:
     import dowhy.datasets
 
@@ -68,6 +68,7 @@ def ihdp_frame(surface, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray
     return df, t, true_te
 
 
+@pytest.mark.slow
 def test_ihdp_surface_a_error_and_coverage() -> None:
     """Surface A has a constant effect of 4; over seven draws the estimate should be close
     and its 95% interval should cover the truth in most of them."""
@@ -84,6 +85,7 @@ def test_ihdp_surface_a_error_and_coverage() -> None:
     assert covered >= 5
 
 
+@pytest.mark.slow
 def test_ihdp_surface_b_att() -> None:
     """Surface B's effect varies; by construction its ATT is exactly 4 (Hill 2011)."""
     from econml.data.dgps import ihdp_surface_B

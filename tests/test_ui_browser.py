@@ -1,7 +1,7 @@
 """The chat app in a real browser: upload, ask, approve, see the estimate, download, rerun.
 
 The app is started the way a user starts it (``causal-assistant chat``), offline, and driven
-with Debian's Chromium through Playwright. The downloaded ``analysis.py`` must print the
+with Debian's Chromium through Playwright. The downloaded zip's ``analysis.py`` must print the
 estimate the chat showed, and two simultaneous browser sessions must not see each other's
 data or messages. Screenshots go to ``tests/artifacts/`` for a human to look at.
 """
@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,6 +188,12 @@ def _chat_text(page) -> str:
     return page.locator("body").inner_text()
 
 
+def _last_message_with(page, text: str) -> str:
+    """The inner text of the last chat message containing ``text``."""
+    found = page.locator("div.step", has_text=text)
+    return found.last.inner_text()
+
+
 def test_upload_ask_approve_and_download_reproducing_script(app_url, browser, tmp_path):
     data = tmp_path / "training.csv"
     make_training(n=ROWS).to_csv(data, index=False)
@@ -207,7 +214,7 @@ def test_upload_ask_approve_and_download_reproducing_script(app_url, browser, tm
         assert found, "the answer states the estimate to full precision"
         shown = float(found.group(1))
         assert "Caveats" in _chat_text(page)
-        link = page.locator("a[download='analysis.py']").first
+        link = page.locator("a[download='analysis.zip']").first
         link.wait_for(timeout=30_000)
         # Chainlit scrolls inside the page, so a tall window is what captures the answer.
         page.set_viewport_size({"width": 1280, "height": 2400})
@@ -220,10 +227,15 @@ def test_upload_ask_approve_and_download_reproducing_script(app_url, browser, tm
 
         with page.expect_download() as download_info:
             link.click()
-        script = tmp_path / "analysis.py"
-        download_info.value.save_as(script)
+        bundle, unzipped = tmp_path / "analysis.zip", tmp_path / "unzipped"
+        download_info.value.save_as(bundle)
+        zipfile.ZipFile(bundle).extractall(unzipped)  # the zip carries the data beside it
         run = subprocess.run(
-            [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+            [sys.executable, "analysis.py"],
+            cwd=unzipped,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert run.returncode == 0, run.stderr[-3000:]
         printed = re.search(r"estimate:\s*(\S+)", run.stdout)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from causal_assistant.tools.estimate import overlap
 from causal_assistant.tools.export import plots
 from causal_assistant.ui import render
 
@@ -264,23 +265,70 @@ def test_progress_markdown_draws_one_bounded_bar_per_refuter():
 # --------------------------------------------------------------------------- answer
 
 
-def test_final_answer_has_reading_number_interval_exact_value_and_caveats():
-    warnings = [{"code": "poor_overlap", "message": "12% of units have extreme scores."}]
+def test_final_answer_leads_with_number_naive_and_the_caveats_that_matter():
+    warnings = [
+        {"code": "poor_overlap", "message": "12% of units have extreme scores."},
+        {"code": "excluded_column", "message": "'id' left out: identifier column."},
+    ]
+    naive = {"value": 2301.0, "ci_low": 2000.0, "ci_high": 2600.0}
     text = render.final_answer(
-        _state(estimation=ESTIMATION, refutation=REFUTATION), _result(warnings=warnings)
+        _state(estimation=ESTIMATION, refutation=REFUTATION),
+        _result(warnings=warnings, naive=naive),
     )
-    assert ESTIMATION["reading"] in text
-    assert "**Estimate (ATE): 1519.65**, 95% interval 1371.5 to 1656.6" in text
-    assert "Exact value: `1519.6515209856407`" in text
-    assert "adjusting for age" in text
-    assert "**Stress tests**" in text and "data subset" in text
-    assert "- **poor_overlap**: 12% of units have extreme scores." in text
-    assert "- **data_subset (fail)**: the estimate moved" in text, "failed checks are caveats"
+    head, details = text.split("**Details**")
+    assert head.index("**1520 units of earnings_after**, 95% interval 1372 to 1657") < head.index(
+        "Naive comparison, adjusting for nothing: 2301 (95% interval 2000 to 2600)"
+    )
+    assert "- **data subset check failed**: the estimate moved" in head
+    assert "- **poor overlap**: 12% of units have extreme scores." in head
+    assert "identifier column" not in head, "bookkeeping notes go below the details"
+    assert "identifier column" in details and text.count("12% of units") == 1
+    assert ESTIMATION["reading"] in details
+    assert "Exact value: `1519.6515209856407`" in details
+    assert "adjusting for age" in details
+    assert "**Stress tests**" in details and "data subset" in details
 
 
 def test_final_answer_without_warnings_still_states_the_core_assumption():
     text = render.final_answer(_state(estimation=ESTIMATION), _result())
-    assert "no unmeasured confounder" in text
+    assert "no unmeasured common cause" in text
+
+
+def test_approval_lists_assumptions_adjustment_and_every_decisive_warning():
+    critique = {"checks": {"tests": [{"conflict": True}, {"conflict": False}]}}
+    overlap = "80% of units have a propensity score below 0.05 or above 0.95."
+    state = _state(
+        critique=critique,
+        stage_warnings={
+            "critique": [{"code": "poor_overlap", "message": overlap}],
+            "modeling": [{"code": "excluded_column", "message": "'id' left out"}],
+        },
+    )
+    text = render.approval_markdown(state, {"kind": "approve_graph", "question": "Approve?"})
+    assert "**Adjustment set:** age, region" in text
+    assert "No hidden common cause" in text and "age, region" in text
+    assert "Overlap" in text and "No interference" in text
+    assert "1 of 2 tested independences the graph implies is contradicted by the data" in text
+    assert overlap in text
+    assert "'id' left out" not in text
+    assert text.index(overlap) < text.index("Approve?")
+
+
+def test_an_edit_redraws_roles_and_adjustment_and_says_what_changed():
+    before = _state()
+    edges = [e for e in GRAPH["edges"] if (e["cause"], e["effect"]) != ("age", "treat")]
+    after = _state(graph={**GRAPH, "edges": edges, "post_treatment": ["age"]})
+    text = render.approval_markdown(after, {"question": "Approve?"}, before)
+    assert text.startswith("**Your edit:** removed the edge age → treat; marked age as")
+    assert "marked age as post-treatment" in text
+    assert "age is now post-treatment (was a confounder)" in text
+    assert "Adjustment set now: region (was age, region)" in text
+    assert "Confounders: age" not in text
+    marked = _state(graph={**GRAPH, "post_treatment": ["region"]})
+    text = render.approval_markdown(marked, None, _state())
+    assert "marked region as post-treatment" in text
+    assert "Measured after the treatment (not adjusted for): region" in text
+    assert not render.edit_summary(_state(), _state()), "no edit, nothing to report"
 
 
 def test_buttons_follow_what_the_analysis_waits_for():
@@ -396,10 +444,10 @@ def test_overlap_plot_is_a_png_and_checks_its_input():
 def test_standardized_differences_before_and_after_weighting():
     x = pd.DataFrame({"a": [0.0, 0.0, 1.0, 1.0], "b": [1.0, 2.0, 1.0, 2.0]})
     treated = [0, 0, 1, 1]
-    smd = plots.standardized_differences(x, treated)
+    smd = overlap.standardized_differences(x, treated)
     assert smd["b"] == pytest.approx(0.0)
     assert smd["a"] > 0
-    weighted = plots.standardized_differences(x, treated, weights=[1, 1, 1, 1])
+    weighted = overlap.standardized_differences(x, treated, weights=[1, 1, 1, 1])
     assert weighted == pytest.approx(smd)
     assert plots.balance_plot(smd, weighted).startswith(PNG)
     with pytest.raises(ValueError):
@@ -425,3 +473,30 @@ def test_refuter_pictures_only_for_refuters_that_kept_their_runs():
     assert [p.name for p in pictures] == ["refuters"]
     assert pictures[0].png.startswith(PNG)
     assert render.refuter_pictures(_state(estimation=ESTIMATION)) == []
+
+
+def test_graph_layout_keeps_thirty_nodes_apart_and_in_role_order():
+    roles = {"t": "treatment", "y": "outcome"}
+    pairs = [("t", "y")]
+    for i in range(22):
+        roles[f"confounder_{i}"] = "confounder"
+        pairs += [(f"confounder_{i}", "t"), (f"confounder_{i}", "y")]
+    for name, role, pair in (
+        ("z1", "instrument", ("z1", "t")),
+        ("z2", "instrument", ("z2", "t")),
+        ("m", "mediator", ("t", "m")),
+        ("c", "collider", ("y", "c")),
+        ("p", "outcome_predictor", ("p", "y")),
+    ):
+        roles[name] = role
+        pairs.append(pair)
+    graph = plots.CausalGraph.from_edges(pairs + [("m", "y"), ("t", "c")])
+    assert len(graph.nodes) == 29
+    pos = plots.graph_layout(graph, roles)
+    points = np.array(list(pos.values()))
+    gaps = np.abs(points[:, None, :] - points[None, :, :])
+    apart = (gaps[..., 0] >= plots.COLUMN_GAP * 0.9) | (gaps[..., 1] >= plots.ROW_GAP * 0.9)
+    assert apart[~np.eye(len(points), dtype=bool)].all(), "no two labels on top of each other"
+    assert pos["z1"][0] < pos["t"][0] < pos["m"][0] < pos["y"][0] < pos["p"][0]
+    assert min(pos[f"confounder_{i}"][1] for i in range(22)) > pos["t"][1] > pos["c"][1]
+    assert plots.draw_graph(graph, roles).startswith(PNG)

@@ -239,6 +239,147 @@ def robust_ols(frame, treatment, outcome, covariates, cluster=None):
     }
 
 
+def propensity_scores(frame, treatment, covariates):
+    """Propensity scores from the model DoWhy's propensity estimators fit (scikit-learn's
+    default ``LogisticRegression`` on the covariates), so an interval rests on the scores
+    the estimate used."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = frame[covariates].to_numpy(dtype=float)
+    t = frame[treatment].to_numpy(dtype=float)
+    return LogisticRegression().fit(x, t).predict_proba(x)[:, 1], x, t
+
+
+def weighting_se(frame, treatment, outcome, covariates, target, params, cluster=None):
+    """Standard error of DoWhy's propensity weighting estimate by M-estimation: the
+    influence function of the difference of the two weighted (Hajek) means, including how
+    the estimated propensity model moves them (Lunceford and Davidian 2004), so the interval
+    is not too wide, as it is when the scores are taken as known.
+
+    DoWhy's schemes (raw, normalized, stabilized) differ by factors constant within each
+    group, so the family by target matters: 1/e and 1/(1-e) for the ATE, 1 and e/(1-e) for
+    the ATT, (1-e)/e and 1 for the ATC, scores clipped as DoWhy does (a clipped score does
+    not move with the model). Rows are summed within clusters when there are any.
+    """
+    score, x, t = propensity_scores(frame, treatment, covariates)
+    y = frame[outcome].to_numpy(dtype=float)
+    low, high = params.get("min_ps_score", 0.05), params.get("max_ps_score", 0.95)
+    e = np.clip(score, low, high)
+    moves = (score > low) & (score < high)
+    # weight of each group and its derivative in the logistic model's linear predictor
+    w1, d1 = {
+        "ate": (1 / e, -(1 - e) / e),
+        "att": (np.ones_like(e), np.zeros_like(e)),
+        "atc": ((1 - e) / e, -(1 - e) / e),
+    }[target]
+    w0, d0 = {
+        "ate": (1 / (1 - e), e / (1 - e)),
+        "att": (e / (1 - e), e / (1 - e)),
+        "atc": (np.ones_like(e), np.zeros_like(e)),
+    }[target]
+    design = np.column_stack([np.ones(len(y)), x])
+    fisher = design.T @ (design * (score * (1 - score))[:, None]) / len(y)
+    ident = np.linalg.solve(fisher, (design * (t - score)[:, None]).T).T  # propensity model
+    pieces = []
+    for group, weight, slope in ((t, w1, d1), (1 - t, w0, d0)):
+        mean = float((weight * group) @ y / (weight @ group))
+        residual = group * (y - mean)
+        gradient = design.T @ (residual * slope * moves) / len(y)
+        pieces.append((weight * residual + ident @ gradient) / float(np.mean(weight * group)))
+    influence = pieces[0] - pieces[1]
+    if cluster is not None:
+        influence = np.bincount(pd.factorize(np.asarray(frame[cluster]))[0], weights=influence)
+    return float(np.sqrt(np.sum(influence**2)) / len(y))
+
+
+def matching_se(frame, treatment, outcome, covariates, target, neighbours=4):
+    """Standard error of DoWhy's one-nearest-neighbour propensity score matching by Abadie
+    and Imbens (2006): the spread of the matched differences plus each unit's conditional
+    variance (from its nearest neighbour of its own group) times how often it was used as a
+    match. That takes the scores as known, which errs on the wide side for the ATE, so the
+    ATE's variance subtracts Abadie and Imbens' (2016) term for the estimated logistic
+    model, with the covariances of covariates and outcome at each score taken among the
+    ``neighbours`` nearest units of each group. For the ATT and ATC the known-score
+    variance is kept (the correction there has no sign and is small in simulations)."""
+    from sklearn.neighbors import NearestNeighbors
+
+    score, x, t = propensity_scores(frame, treatment, covariates)
+    y = frame[outcome].to_numpy(dtype=float)
+    on, off = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
+
+    def nearest(pool, queries, k=1):
+        tree = NearestNeighbors(n_neighbors=k, algorithm="ball_tree")
+        tree.fit(score[pool].reshape(-1, 1))
+        return pool[tree.kneighbors(score[queries].reshape(-1, 1))[1]]
+
+    def twins(group):
+        """Each unit's nearest other unit of its own group."""
+        pair = nearest(group, group, 2)
+        return np.where(pair[:, 0] == group, pair[:, 1], pair[:, 0])
+
+    match, twin = np.empty(len(y), dtype=int), np.empty(len(y), dtype=int)
+    match[on], match[off] = nearest(off, on)[:, 0], nearest(on, off)[:, 0]
+    twin[on], twin[off] = twins(on), twins(off)
+    used = np.bincount(match, minlength=len(y)).astype(float)  # K(i): times used as a match
+    variance = 0.5 * (y - y[twin]) ** 2
+    difference = np.where(t == 1, y - y[match], y[match] - y)
+    chosen = {"ate": np.ones(len(y), dtype=bool), "att": t == 1, "atc": t == 0}[target]
+    n = chosen.sum()
+    tau = difference[chosen].mean()
+    spread = np.sum((difference[chosen] - tau) ** 2)
+    if target != "ate":  # the other group's units enter only as matches
+        other = ~chosen
+        reuse = np.sum((used[other] ** 2 - used[other]) * variance[other])
+        return float(np.sqrt(spread + reuse) / n)
+    known = (spread + np.sum((used**2 + used) * variance)) / n**2
+    slope = np.zeros(x.shape[1])  # how the estimate moves with the model's coefficients
+    for group, share in ((on, score), (off, 1 - score)):
+        near = nearest(group, np.arange(len(y)), min(neighbours, len(group)))
+        xs, ys = x[near], y[near]
+        ys = ys - ys.mean(axis=1, keepdims=True)
+        products = (xs - xs.mean(axis=1, keepdims=True)) * ys[:, :, None]
+        covariance = products.sum(axis=1) / (near.shape[1] - 1)
+        slope += (covariance * (score * (1 - score) / share)[:, None]).mean(axis=0)
+    design = np.column_stack([np.ones(len(y)), x])
+    fisher = design.T @ (design * (score * (1 - score))[:, None]) / len(y)
+    correction = slope @ np.linalg.solve(
+        fisher[1:, 1:] - np.outer(fisher[1:, 0], fisher[0, 1:]) / fisher[0, 0], slope
+    )
+    return float(np.sqrt(max(known - correction / n, known / 4)))
+
+
+def stratification_se(frame, treatment, outcome, covariates, target, clipping=10):
+    """Standard error of DoWhy's propensity score stratification: the strata DoWhy forms
+    (equal-count bins of the score, as many as leave half of them with more than
+    ``clipping`` treated and untreated units, starting from n / (2 * clipping)), each
+    stratum's difference in means with its sampling variance, weighted as the target
+    weights the strata. Strata and scores are taken as fixed, as in the textbook
+    stratified estimator (Imbens and Rubin 2015, ch. 17)."""
+    score, _, t = propensity_scores(frame, treatment, covariates)
+    y = frame[outcome].to_numpy(dtype=float)
+    rank = pd.Series(score).rank().to_numpy() / len(y)
+    count = 0.5 * len(y) / clipping
+    while count >= 2:
+        strata = pd.factorize(np.round(rank * count), sort=True)[0]
+        n_on = np.bincount(strata, weights=t)
+        n_off = np.bincount(strata) - n_on
+        kept = np.minimum(n_on, n_off) > clipping
+        if kept.any() and kept.sum() >= 0.5 * count:
+            break
+        count = int(count / 2)
+    else:
+        raise ValueError("too few units for two strata")
+    variances = 0.0
+    for arm, size in ((t, n_on), (1 - t, n_off)):
+        total = np.bincount(strata, weights=arm * y)[kept]
+        squares = np.bincount(strata, weights=arm * y**2)[kept]
+        within = (squares - total**2 / size[kept]) / (size[kept] - 1)  # sample variance
+        variances = variances + within / size[kept]
+    sizes = {"ate": n_on + n_off, "att": n_on, "atc": n_off}[target][kept]
+    share = sizes / sizes.sum()
+    return float(np.sqrt(share**2 @ variances))
+
+
 def estimate_with_ci(
     frame,
     graph,
@@ -252,21 +393,27 @@ def estimate_with_ci(
     n_bootstrap=100,
     n_jobs=1,
     cluster=None,
+    interval="bootstrap",
 ):
     """The estimate with a 95% interval: HC1 or cluster-robust for linear regression, a
     seeded percentile bootstrap otherwise, resampling whole clusters when there are any
-    (resamples drawn up front so the interval is the same however many workers run)."""
+    (resamples drawn up front so the interval is the same however many workers run).
+
+    ``interval="analytic"`` replaces the bootstrap with a standard error from theory where
+    the estimator has one: M-estimation for weighting (clustered when there are clusters),
+    Abadie-Imbens for matching and the stratified variance for stratification (both without
+    clusters); other estimators, and those two with clusters, still bootstrap."""
     np.random.seed(seed)
-    estimate = fit_effect(frame, graph, treatment, outcome, estimand, method, target, params)
-    value = float(estimate.value)
+    covariates = sorted(estimand.get_backdoor_variables() or [])
+    if method == "backdoor.regression_interactions":  # its fit is the interval's regression
+        numbers = regression_interactions(frame, treatment, outcome, covariates, target, cluster)
+        value = numbers["value"]
+    else:
+        estimate = fit_effect(frame, graph, treatment, outcome, estimand, method, target, params)
+        value = float(estimate.value)
     if method in ("backdoor.linear_regression", "backdoor.regression_interactions"):
-        covariates = sorted(estimand.get_backdoor_variables() or [])
         if method == "backdoor.linear_regression":
             numbers = robust_ols(frame, treatment, outcome, covariates, cluster)
-        else:
-            numbers = regression_interactions(
-                frame, treatment, outcome, covariates, target, cluster
-            )
         half = (numbers["ci_high"] - numbers["ci_low"]) / 2
         return {
             "value": value,
@@ -275,6 +422,32 @@ def estimate_with_ci(
             "ci_method": f"regression, {numbers['se_type']} standard errors",
             "se": numbers["se"],
             "se_type": numbers["se_type"],
+        }
+    analytic = None
+    if interval == "analytic" and covariates:
+        if method == "backdoor.propensity_score_weighting":
+            se = weighting_se(frame, treatment, outcome, covariates, target, params, cluster)
+            analytic = (se, "M-estimation (propensity model included)")
+        elif method == "backdoor.propensity_score_matching" and cluster is None:
+            se = matching_se(frame, treatment, outcome, covariates, target)
+            analytic = (se, "Abadie-Imbens")
+        elif method == "backdoor.propensity_score_stratification" and cluster is None:
+            se = stratification_se(frame, treatment, outcome, covariates, target)
+            analytic = (se, "stratified difference in means")
+    if analytic is not None:
+        from scipy import stats
+
+        se, se_type = analytic
+        if cluster is not None:
+            se_type += f", clustered ({len(np.unique(frame[cluster]))} groups)"
+        half = float(stats.norm.ppf(0.975)) * se
+        return {
+            "value": value,
+            "ci_low": value - half,
+            "ci_high": value + half,
+            "ci_method": f"{se_type} standard errors",
+            "se": se,
+            "se_type": se_type,
         }
     rng = np.random.default_rng(seed)
     if cluster is None:
@@ -322,5 +495,9 @@ PORTABLE_FUNCTIONS = (
     robust_ols,
     regression_interactions,
     fit_effect,
+    propensity_scores,
+    weighting_se,
+    matching_se,
+    stratification_se,
     estimate_with_ci,
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import importlib.util
+import json
 import logging
 import os
 import sqlite3
@@ -24,12 +25,15 @@ from typing import Any
 import chainlit as cl
 from chainlit.config import SpontaneousFileUploadFeature, config
 from chainlit.context import local_steps
+from chainlit.types import ThreadDict
 from chainlit.utils import utc_now
 
 from causal_assistant.agent.config import Settings
 from causal_assistant.agent.context import RunCancelled
 from causal_assistant.agent.datastore import private_dir, write_private
 from causal_assistant.agent.session import Session
+from causal_assistant.agent.state import Stage
+from causal_assistant.agent.views import AnalysisView
 from causal_assistant.tools.data.context import clean_context, is_description, read_context
 from causal_assistant.tools.errors import InputError
 from causal_assistant.ui import guard, render
@@ -44,6 +48,7 @@ EXAMPLE_PROMPT = f"{EXAMPLE_QUESTION} (use the example dataset)"
 OWN_DATA_PROMPT = "I want to analyse my own data."
 HELP_PROMPT = "What can you do?"
 PROGRESS_INTERVAL_S = 0.3
+STAGE_TICK_S = 0.5
 RESUME_DELAY_S = 0.5
 ASK_TIMEOUT_S = 900
 _BACKGROUND: set[asyncio.Task] = set()
@@ -68,22 +73,74 @@ HELP = (
 )
 
 
+PUBLIC = Path(__file__).with_name("public")
+PUBLIC_ASSETS = (
+    "logo_light.svg",
+    "logo_dark.svg",
+    "favicon.svg",
+    "causal.css",
+    f"elements/{render.GRAPH_ELEMENT}.jsx",
+)
+WELCOME = [
+    f"{APP_NAME} answers “does X cause Y, and by how much?” from a table of data.",
+    "Upload a CSV, TSV, Parquet or Excel file (up to "
+    f"{SETTINGS.max_upload_mb} MB) with your question, for example “{EXAMPLE_QUESTION}”. "
+    "I propose a causal graph for you to approve or edit, estimate the effect with an "
+    "interval, stress-test it, and give you a script that reproduces every number. "
+    "No data? Try the example dataset below.",
+]
+
+
+def disclaimer(settings: Settings) -> str:
+    """The line under the message box: none when no LLM is configured (every answer then
+    comes from tested code), one line naming the model when one is."""
+    if not settings.use_llm:
+        return ""
+    return (
+        f"An LLM ({settings.model}) helps read questions and propose graphs and can be "
+        "wrong; every number comes from the data."
+    )
+
+
 def _configure_chainlit() -> None:
     """Settings Chainlit would otherwise read from a generated config.toml, set here so the
-    upload limit follows CAUSAL_ASSISTANT_MAX_UPLOAD_MB and nothing needs committing."""
+    upload limit follows CAUSAL_ASSISTANT_MAX_UPLOAD_MB and nothing needs committing; the
+    logo, styles, welcome and disclaimer go into the app root Chainlit serves them from."""
     config.ui.name = APP_NAME
     config.ui.description = "Does X cause Y, and by how much?"
     config.ui.cot = "full"
     config.ui.default_theme = "light"
+    config.ui.language = "en-US"  # the app speaks English; one translation file to adjust
+    config.ui.custom_css = "/public/causal.css"
+    config.ui.custom_js = "/public/welcome.js"
     config.features.spontaneous_file_upload = SpontaneousFileUploadFeature(
         enabled=True, accept=render.upload_accept(), max_files=2, max_size_mb=SETTINGS.max_upload_mb
     )
-    readme = Path(config.root) / "chainlit.md"
+    root = Path(config.root)
+    readme = root / "chainlit.md"
     try:
         if not readme.exists() or "Welcome to Chainlit!" in readme.read_text(encoding="utf-8"):
             readme.write_text(README, encoding="utf-8")
-    except OSError:  # a read-only app root keeps Chainlit's own welcome text
-        pass
+        public = root / "public"
+        public.mkdir(exist_ok=True)
+        for name in PUBLIC_ASSETS:
+            (public / name).parent.mkdir(exist_ok=True)
+            (public / name).write_bytes((PUBLIC / name).read_bytes())
+        script = (PUBLIC / "welcome.js").read_text(encoding="utf-8")
+        welcome = script.replace("__WELCOME__", json.dumps(WELCOME, ensure_ascii=False))
+        (public / "welcome.js").write_text(welcome, encoding="utf-8")
+        _set_disclaimer(root / ".chainlit" / "translations" / "en-US.json", disclaimer(SETTINGS))
+    except OSError:  # a read-only app root keeps Chainlit's own welcome, logo and text
+        log.warning("could not write the app's assets under %s", root, exc_info=True)
+
+
+def _set_disclaimer(path: Path, text: str) -> None:
+    """Chainlit's footer line ('LLMs can make mistakes...') is its ``chat.watermark``."""
+    if not path.is_file():
+        return
+    translation = json.loads(path.read_text(encoding="utf-8"))
+    translation.setdefault("chat", {})["watermark"] = text
+    path.write_text(json.dumps(translation, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 _configure_chainlit()
@@ -109,14 +166,12 @@ def check_password(users: dict[str, str], username: str, password: str) -> bool:
     return expected is not None and matched
 
 
-if os.environ.get("CHAINLIT_AUTH_SECRET"):
+if SETTINGS.login:
 
     @cl.password_auth_callback
     async def password_login(username: str, password: str) -> cl.User | None:
         """Shared deployments: only the users listed in CAUSAL_ASSISTANT_USERS get in."""
-        if check_password(
-            allowed_users(os.environ.get("CAUSAL_ASSISTANT_USERS")), username, password
-        ):
+        if check_password(allowed_users(SETTINGS.users), username, password):
             return cl.User(identifier=username, metadata={"provider": "credentials"})
         return None
 
@@ -162,8 +217,8 @@ def history_database(home: Path) -> Path:
 # Thread history needs a signed-in user, and Chainlit's Postgres layer wins when
 # DATABASE_URL is set; otherwise conversations are kept in SQLite if SQLAlchemy is there.
 if (
-    os.environ.get("CHAINLIT_AUTH_SECRET")
-    and not os.environ.get("DATABASE_URL")
+    SETTINGS.login
+    and not SETTINGS.database_url
     and importlib.util.find_spec("sqlalchemy")
     and importlib.util.find_spec("aiosqlite")
 ):
@@ -181,8 +236,8 @@ if (
 
 
 def current_session() -> Session | None:
-    """This browser's analysis; one cancelled when the socket dropped is picked up again
-    from its checkpoint if the same browser session comes back."""
+    """This browser's analysis; one cancelled (the socket dropped, or Stop was pressed) is
+    picked up again from its checkpoint if the same browser session comes back."""
     session: Session | None = cl.user_session.get("session")
     if session is not None and session.cancelled:
         session = new_session(session.thread_id)
@@ -229,8 +284,18 @@ async def on_chat_end() -> None:
         session.cancel()
 
 
+@cl.on_stop
+async def on_stop() -> None:
+    """The user pressed Stop: Chainlit drops the reply, and the analysis running in its
+    worker thread stops at its next stage or progress step instead of finishing unseen. The
+    next message picks the analysis up from its last checkpoint (``current_session``)."""
+    session: Session | None = cl.user_session.get("session")
+    if session is not None:
+        session.cancel()
+
+
 @cl.on_chat_resume
-async def on_chat_resume(thread: dict) -> None:
+async def on_chat_resume(thread: ThreadDict) -> None:
     """Reattach the analysis (kept by the agent's own checkpointer) to a resumed thread.
 
     Chainlit replays the saved messages (text only: pictures, files and buttons are not
@@ -256,9 +321,10 @@ async def _show_after_replay() -> None:
     if previous:
         await cl.Message(content="", id=previous).remove()
     state = await cl.make_async(lambda: session.values)()
-    if not state.get("dataset"):
+    view = AnalysisView.of(state)
+    if not view.has_dataset:
         return
-    ran = {"estimation"} if state.get("estimation") else {"intake"}
+    ran = {Stage.ESTIMATION} if view.estimate is not None else {Stage.INTAKE}
     shown = await show_outcome(session, state, ran=ran, errors=[])
     cl.user_session.set("snapshot_id", shown.id if shown else None)
 
@@ -316,25 +382,62 @@ async def ask_for_question() -> str | None:
 
 
 class Turn:
-    """Shows one agent run as it happens: a step per finished stage, progress bars while
-    the refuters run, then the outcome (replies, approval prompt or final answer)."""
+    """Shows one agent run as it happens: a step for every stage still running after a
+    second (with its elapsed time, and live bars while the refuters run), filled in with
+    the stage's output when it finishes; then the outcome (replies, approval prompt or
+    final answer)."""
 
     def __init__(self, state: dict) -> None:
         self.state = dict(state)
+        self.initial = dict(state)
         self.ran: set[str] = set()
         self.shown: list[str] = []
         self.errors: list[str] = []
         self.progress: dict[str, float] = {}
         self.progress_step: cl.Step | None = None
         self.last_progress = 0.0
+        self.running: dict[str, float] = {}
+        self.live: dict[str, cl.Step] = {}
 
     async def handle(self, mode: str, event: Any) -> None:
         if mode == "custom" and isinstance(event, dict) and "progress" in event:
             await self.on_progress(event["progress"])
+        elif mode == "tasks" and isinstance(event, dict) and event.get("name"):
+            if "result" in event or "error" in event:
+                self.running.pop(event["name"], None)
+            elif not str(event["name"]).startswith("__"):
+                self.running[event["name"]] = time.monotonic()
         elif mode == "updates" and isinstance(event, dict):
             for node, update in event.items():
                 if not node.startswith("__"):
                     await self.on_stage(node, update or {})
+
+    async def tick(self) -> None:
+        """Every stage running for more than a second gets its step, with the seconds."""
+        while True:
+            await asyncio.sleep(STAGE_TICK_S)
+            for stage, started in list(self.running.items()):
+                elapsed = time.monotonic() - started
+                if elapsed < 1.0 or (stage == "refutation" and self.progress_step is not None):
+                    continue
+                title = render.STAGE_TITLES.get(stage, stage.replace("_", " ").title())
+                text = f"Running the {title.lower()}… {elapsed:.0f} s"
+                step = self.live.get(stage)
+                if step is None:
+                    step = self.live[stage] = cl.Step(
+                        name=title, type="tool", default_open=True, parent_id=_parent_id()
+                    )
+                    step.start, step.output = utc_now(), text
+                    await step.send()
+                elif step.output != text:
+                    step.output = text
+                    await step.update()
+
+    async def finish(self) -> None:
+        """A stage that stopped to wait for the user leaves no 'running' step behind."""
+        for step in self.live.values():
+            await step.remove()
+        self.live.clear()
 
     async def on_progress(self, progress: dict) -> None:
         name, done = str(progress.get("refuter")), float(progress.get("done") or 0.0)
@@ -342,17 +445,21 @@ class Turn:
         milestone = name not in self.progress or done >= 1.0
         self.progress[name] = done
         if self.progress_step is None:
-            self.progress_step = cl.Step(
-                name=render.STAGE_TITLES["refutation"],
+            live = self.live.pop(Stage.REFUTATION, None)
+            self.progress_step = live or cl.Step(
+                name=render.STAGE_TITLES[Stage.REFUTATION],
                 type="tool",
                 show_input=True,
                 default_open=True,
                 parent_id=_parent_id(),
             )
-            self.progress_step.start = utc_now()
             self.progress_step.output = render.progress_markdown(self.progress)
-            await self.progress_step.send()
             self.last_progress = time.monotonic()
+            if live is not None:
+                await live.update()
+                return
+            self.progress_step.start = utc_now()
+            await self.progress_step.send()
             return
         if milestone or time.monotonic() - self.last_progress >= PROGRESS_INTERVAL_S:
             self.last_progress = time.monotonic()
@@ -368,18 +475,25 @@ class Turn:
         self.shown += [
             m["content"] for m in update.get("messages") or [] if m.get("role") == "assistant"
         ]
+        self.running.pop(stage, None)
+        live = self.live.pop(stage, None)
         view = await cl.make_async(render.stage_view)(stage, update, before)
         if view is None:
+            if live is not None:
+                await live.remove()
             return
-        images = [picture_element(p) for p in view.pictures]
-        if stage == "refutation" and self.progress_step is not None:
+        images: list[cl.Element] = [picture_element(p) for p in view.pictures]
+        if stage == Stage.REFUTATION and self.progress_step is not None:
             step, self.progress_step = self.progress_step, None
+        elif live is not None:
+            step = live
+            step.show_input = True
         else:
             step = cl.Step(
                 name=view.title,
                 type="tool",
                 show_input=True,
-                default_open=stage == "intake",
+                default_open=stage == Stage.INTAKE,
                 parent_id=_parent_id(),
             )
             step.start = utc_now()
@@ -410,8 +524,16 @@ def picture_element(picture: render.Picture) -> cl.Image:
 
 
 def action_elements(state: dict, pending: dict | None) -> list[cl.Action]:
+    """The buttons, with ids the app's style sheet (public/causal.css) draws as buttons."""
     return [
-        cl.Action(name=b.name, label=b.label, payload=b.payload, tooltip=b.tooltip, icon=b.icon)
+        cl.Action(
+            id=f"ca-action-{b.name}-{uuid.uuid4().hex[:12]}",
+            name=b.name,
+            label=b.label,
+            payload=b.payload,
+            tooltip=b.tooltip,
+            icon=b.icon,
+        )
         for b in render.buttons_for(state, pending)
     ]
 
@@ -437,6 +559,7 @@ async def run_turn(
 
         work = asyncio.ensure_future(cl.make_async(call)(*args, on_event=on_event, **kwargs))
         turn = Turn(initial)
+        ticker = asyncio.ensure_future(turn.tick())
         while True:
             getter = asyncio.ensure_future(events.get())
             done, _ = await asyncio.wait({work, getter}, return_when=asyncio.FIRST_COMPLETED)
@@ -447,6 +570,8 @@ async def run_turn(
             while not events.empty():
                 await turn.handle(*events.get_nowait())
             break
+        ticker.cancel()
+        await turn.finish()
         try:
             state = work.result()
         except RunCancelled:  # the user left; there is nobody to tell
@@ -463,7 +588,7 @@ async def run_turn(
             await clear_pending_buttons()
         for reply in render.new_replies((state.get("messages") or [])[n_before:], turn.shown):
             await send_reply(reply)
-        await show_outcome(session, state, turn.ran, turn.errors)
+        await show_outcome(session, state, turn.ran, turn.errors, before=turn.initial)
         return state
 
 
@@ -490,33 +615,39 @@ async def clear_pending_buttons() -> None:
 
 
 async def show_outcome(
-    session: Session, state: dict, ran: set[str], errors: list[str]
+    session: Session,
+    state: dict,
+    ran: set[str] | set[Stage],
+    errors: list[str],
+    before: dict | None = None,
 ) -> cl.Message | None:
-    """After a run: the error, the question the analysis waits on, or the final answer."""
-    if errors and state.get("choices"):
-        return await show_choices(state["choices"])
+    """After a run: the error, the question the analysis waits on, or the final answer;
+    ``before`` is the state the run started from, so an edit can say what it changed."""
+    view = AnalysisView.of(state)
+    if errors and view.choices:
+        return await show_choices(view.choices)
     for error in errors:
         await cl.Message(
             content=render.neutralize(f"**I had to stop:** {error}"), author=APP_NAME
         ).send()
     pending = await cl.make_async(session.pending)()
     if pending and ran & {
-        "modeling",
-        "critique",
-        "approve_graph",
-        "refutation",
-        "review_refutation",
-        "intake",
+        Stage.MODELING,
+        Stage.CRITIQUE,
+        Stage.APPROVE_GRAPH,
+        Stage.REFUTATION,
+        Stage.REVIEW_REFUTATION,
+        Stage.INTAKE,
     }:
-        return await show_pending(state, pending)
-    if state.get("estimation") and ran & {
-        "estimation",
-        "refutation",
-        "review_refutation",
-        "report",
+        return await show_pending(state, pending, before)
+    if view.estimate is not None and ran & {
+        Stage.ESTIMATION,
+        Stage.REFUTATION,
+        Stage.REVIEW_REFUTATION,
+        Stage.REPORT,
     }:
         return await show_answer(session, state)
-    if state.get("bounds") and "report" in ran:  # not point-identified: bounds answer
+    if view.bounds and Stage.REPORT in ran:  # not point-identified: bounds answer
         text, picture = await cl.make_async(render.bounds_answer)(state)
         message = cl.Message(content=text, elements=[picture_element(picture)], author=APP_NAME)
         await message.send()
@@ -540,15 +671,16 @@ async def show_choices(choices: dict[str, list[str]]) -> cl.Message:
     return message
 
 
-async def show_pending(state: dict, pending: dict) -> cl.Message:
-    elements = []
-    if pending.get("kind") == "approve_graph":
+async def show_pending(state: dict, pending: dict, before: dict | None = None) -> cl.Message:
+    elements: list[cl.Element] = []
+    if pending.get("kind") == Stage.APPROVE_GRAPH:
         picture = await cl.make_async(render.graph_picture)(state)
         elements = [picture_element(picture)] if picture else []
-        elements.append(
-            cl.Text(name=render.PROVENANCE, content=render.graph_details(state), display="inline")
-        )
-        content = render.approval_markdown(state, pending)
+        props = await cl.make_async(render.graph_element_props)(state)
+        if props:
+            elements.append(await new_graph_element(props))
+        elements.append(await new_provenance_element(state))
+        content = render.approval_markdown(state, pending, before)
     else:
         content = "\n\n".join(
             [
@@ -562,6 +694,37 @@ async def show_pending(state: dict, pending: dict) -> cl.Message:
     await message.send()
     cl.user_session.set("buttons_message", message)
     return message
+
+
+async def new_graph_element(props: dict) -> cl.CustomElement:
+    """The clickable graph for a new approval message; the one shown before it is marked
+    as an earlier version, so only the latest graph takes clicks."""
+    previous: cl.CustomElement | None = cl.user_session.get("graph_element")
+    if previous is not None:
+        previous.props = {**previous.props, "stale": True}
+        try:
+            await previous.update()
+        except Exception:  # the browser may have gone; the new graph is what matters
+            log.debug("could not mark the earlier graph", exc_info=True)
+    element = cl.CustomElement(name=render.GRAPH_ELEMENT, props=props)
+    cl.user_session.set("graph_element", element)
+    return element
+
+
+async def new_provenance_element(state: dict) -> cl.Text:
+    """The roles and edge provenance beside the chat, for a new approval message. Chainlit
+    stacks every side element of the conversation in its side panel, earliest first, so
+    after an edit the panel would open on the proposal's roles: the earlier one is removed
+    (its graph is already marked as an earlier version)."""
+    previous: cl.Text | None = cl.user_session.get("provenance_element")
+    if previous is not None:
+        try:
+            await previous.remove()
+        except Exception:  # the browser may have gone; the new panel is what matters
+            log.debug("could not remove the earlier provenance", exc_info=True)
+    element = cl.Text(name=render.PROVENANCE, content=render.graph_details(state), display="side")
+    cl.user_session.set("provenance_element", element)
+    return element
 
 
 def _diagnostics(session: Session, state: dict) -> list[render.Picture]:
@@ -594,8 +757,8 @@ async def show_answer(session: Session, state: dict) -> cl.Message:
 
 
 async def export_files(session: Session) -> list[cl.File]:
-    """analysis.py, analysis.ipynb and report.md as download links, written fresh from the
-    current state so they match what the chat shows."""
+    """The analysis bundle (analysis.zip) as a download, written from the current state so
+    it matches what the chat shows (once per result: the session caches the export)."""
     try:
         written = await cl.make_async(session.export)(session.export_dir())
     except Exception as exc:
@@ -622,11 +785,11 @@ async def on_message(message: cl.Message) -> None:
         await keep_description(description)
         return
     stored_files = []
-    for upload in [e for e in message.elements or [] if getattr(e, "path", None)]:
-        size = getattr(upload, "size", None)
-        stored = await store_upload(
-            upload.name, upload.path, size if isinstance(size, int) else None
-        )
+    for upload in message.elements or []:
+        path, size = getattr(upload, "path", None), getattr(upload, "size", None)
+        if not path:
+            continue
+        stored = await store_upload(upload.name, path, size if isinstance(size, int) else None)
         if stored is None:
             return
         stored_files.append(stored)
@@ -649,7 +812,8 @@ async def on_message(message: cl.Message) -> None:
     if stored_files:
         return
     session = current_session()
-    if session is None or not (await cl.make_async(lambda: session.values)()).get("dataset"):
+    values = await cl.make_async(lambda: session.values)() if session else {}
+    if session is None or not AnalysisView.of(values).has_dataset:
         await without_data(text)
         return
     await run_turn(session, session.send, text)
@@ -700,11 +864,11 @@ async def keep_description(description: str) -> None:
     cl.user_session.set("context", description)
     session = current_session()
     values = await cl.make_async(lambda: session.values)() if session else {}
-    if session is not None and values.get("dataset"):
+    if session is not None and AnalysisView.of(values).has_dataset:
         await run_turn(
             session,
             session.rerun,
-            "question",
+            Stage.QUESTION,
             user_text=f"(description of the data, {len(description)} characters)",
             context=description,
         )
@@ -758,7 +922,7 @@ async def on_choose_column(action: cl.Action) -> None:
     if session := await _with_session(action):
         await clear_pending_buttons()
         await run_turn(
-            session, session.rerun, "question", user_text=f"{role} {column}", **{role: column}
+            session, session.rerun, Stage.QUESTION, user_text=f"{role} {column}", **{role: column}
         )
 
 
@@ -793,8 +957,8 @@ async def on_export(action: cl.Action) -> None:
         files = await export_files(session)
         if files:
             await cl.Message(
-                content="Here are the script, notebook and report; "
-                "`python analysis.py` reproduces the estimate.",
+                content="Here is the analysis as one zip: script, notebook, report, "
+                "pictures and data; unzipped, `python analysis.py` reproduces the estimate.",
                 elements=files,
                 author=APP_NAME,
             ).send()
@@ -819,6 +983,7 @@ def _install_guard() -> None:
         raise SystemExit(f"causal-assistant: {problem}")
     token = None
     if not login:
+        # the CLI hands its per-launch token to this process in the environment
         token = os.environ.pop(guard.TOKEN_ENV, None)
         if not token:
             token = guard.new_token()
@@ -826,7 +991,7 @@ def _install_guard() -> None:
                 f"{APP_NAME} answers at http://{config.run.host}:{config.run.port}/?token={token}",
                 flush=True,
             )
-    extra = tuple(os.environ.get("CAUSAL_ASSISTANT_ALLOWED_ORIGINS", "").split(","))
+    extra = SETTINGS.allowed_origins
     server.add_middleware(
         guard.OriginGuard,
         host=config.run.host,

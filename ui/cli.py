@@ -14,12 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-from causal_assistant.tools.data.context import read_context
-from causal_assistant.tools.errors import InputError
-from causal_assistant.tools.model.graphs import read_graph
-from causal_assistant.ui.guard import TOKEN_ENV, new_token, public_host_problem
+# start-up is counted from here, before the package's own imports (pandas, networkx, ...)
+STARTED = time.perf_counter()
 
-STARTED = time.perf_counter()  # start-up is counted from here (after the interpreter's own)
+from causal_assistant.tools.data.context import read_context  # noqa: E402
+from causal_assistant.tools.errors import InputError  # noqa: E402
+from causal_assistant.tools.model.graphs import read_graph  # noqa: E402
+from causal_assistant.ui.guard import TOKEN_ENV, new_token, public_host_problem  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--running", help="running variable of a discontinuity")
     analyze.add_argument("--cutoff", type=float, help="cutoff of the running variable")
     analyze.add_argument("--cluster", help="column to cluster standard errors by")
+    analyze.add_argument(
+        "--proxies",
+        metavar="Z,W",
+        help="proxies of a hidden confounder: a negative-control exposure Z and a "
+        "negative-control outcome W (adds a proximal estimate)",
+    )
     analyze.add_argument("--out", default="causal-output", help="output folder")
     analyze.add_argument("--seed", type=int, default=0)
     analyze.add_argument(
@@ -70,10 +77,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def analyze(args: argparse.Namespace) -> int:
+    from causal_assistant.tools.export.notebook_run import warm_runner
+
+    warm_runner()  # the notebook's process starts up while the analysis runs
     from causal_assistant.agent.config import Settings
+    from causal_assistant.agent.partial import parse_proxies
     from causal_assistant.agent.session import Session
+    from causal_assistant.agent.views import AnalysisView
 
     overrides = {"llm_mode": args.llm} if args.llm else {}
+    proxies = parse_proxies(args.proxies) if args.proxies else None
     graph_text = read_graph(args.graph).to_dot() if args.graph else None
     if not (args.question or (args.treatment and args.outcome)):
         raise InputError(
@@ -94,32 +107,43 @@ def analyze(args: argparse.Namespace) -> int:
         auto_approve=True,
         design_request=_design_request(args),
         by=args.by,
+        proxies=proxies,
     )
+    view = AnalysisView.of(state)
     # the wall time outside the stages, as entries of its own beside them in result.json
-    stages = sum((state.get("timings_s") or {}).values())
+    stages = sum(view.timings_s.values())
     overhead = {
         "startup": running - STARTED,
         "checkpoints": max(time.perf_counter() - running - stages, 0.0),
     }
     written = _export(session, Path(args.out), overhead)
-    if state.get("error"):
-        flags = " ".join(f"--{role} COLUMN" for role in state.get("choices") or {})
-        raise InputError(state["error"] + (f" (or pass {flags})" if flags else ""))
+    if view.error:
+        flags = " ".join(f"--{role} COLUMN" for role in view.choices or {})
+        raise InputError(view.error + (f" (or pass {flags})" if flags else ""))
     result = session.result()
     estimate = result["estimate"]
     if estimate is None:  # not point-identified: a range is the answer
-        print(
-            f"Not point-identified; bounds on the effect of {state['treatment']} on "
-            f"{state['outcome']}:"
-        )
+        print(f"Not point-identified; bounds on the effect of {view.treatment} on {view.outcome}:")
         for bound in result["bounds"]:
             span = "empty" if bound["low"] is None else f"{bound['low']:.6g} to {bound['high']:.6g}"
-            print(f"  {bound['kind']}: {span}. {bound['sign']}")
+            interval = (
+                f" (95% interval {bound['ci_low']:.6g} to {bound['ci_high']:.6g})"
+                if bound.get("ci_low") is not None and bound.get("ci_high") is not None
+                else ""
+            )
+            print(f"  {bound['kind']}: {span}{interval}. {bound['sign']}")
+            print(f"    assumes: {bound['assumptions']}")
     else:
         print(
-            f"{estimate['estimand']} of {state['treatment']} on {state['outcome']}: "
+            f"{estimate['estimand']} of {view.treatment} on {view.outcome}: "
             f"{estimate['value']:.6g} (95% interval {estimate['ci_low']:.6g} to "
             f"{estimate['ci_high']:.6g}) by {estimate['method']}"
+        )
+    if result.get("proximal"):
+        p = result["proximal"]
+        print(
+            f"Proximal estimate (proxies {p['nc_exposure']}, {p['nc_outcome']}): "
+            f"{p['value']:.6g} (95% interval {p['ci_low']:.6g} to {p['ci_high']:.6g})"
         )
     print(f"Wrote {', '.join(sorted(written))} to {Path(args.out).resolve()}")
     return 0
@@ -176,7 +200,7 @@ def chat(args: argparse.Namespace) -> int:
     from causal_assistant.agent.config import Settings
 
     settings = Settings.from_env()
-    login = bool(os.environ.get("CHAINLIT_AUTH_SECRET"))
+    login = settings.login
     problem = public_host_problem(args.host, login)
     if problem:
         raise InputError(problem)
@@ -229,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"causal-assistant: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # our fault: say so in one line, keep the trace for debugging
+        # read directly: the settings may be what failed
         if os.environ.get("CAUSAL_ASSISTANT_DEBUG"):
             raise
         print(

@@ -16,22 +16,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from causal_assistant.agent.reasoners.explain import adjustment_of, graph_roles
+from causal_assistant.agent.state import Stage
+from causal_assistant.agent.study import assumptions_of
 from causal_assistant.tools.data.context import MARKDOWN_SUFFIXES
 from causal_assistant.tools.data.intake import SUPPORTED_SUFFIXES
 from causal_assistant.tools.text import code_block, neutralize, table_cell
 
 STAGE_TITLES: dict[str, str] = {
-    "intake": "Intake",
-    "question": "Question",
-    "design": "Study design",
-    "modeling": "Modeling",
-    "critique": "Critique of the graph",
-    "approve_graph": "Graph approval",
-    "identification": "Identification",
-    "estimation": "Estimation",
-    "refutation": "Refutation",
-    "review_refutation": "Refutation review",
-    "report": "Report",
+    Stage.INTAKE: "Intake",
+    Stage.QUESTION: "Question",
+    Stage.DESIGN: "Study design",
+    Stage.MODELING: "Modeling",
+    Stage.CRITIQUE: "Critique of the graph",
+    Stage.APPROVE_GRAPH: "Graph approval",
+    Stage.IDENTIFICATION: "Identification",
+    Stage.ESTIMATION: "Estimation",
+    Stage.REFUTATION: "Refutation",
+    Stage.REVIEW_REFUTATION: "Refutation review",
+    Stage.REPORT: "Report",
 }
 
 # Browsers label the same CSV differently (Windows with Excel installed says
@@ -52,14 +55,9 @@ UPLOAD_MIME_TYPES: tuple[str, ...] = (
     "application/parquet",
     "application/octet-stream",
 )
-EXPORT_FILES: tuple[str, ...] = (
-    "analysis.py",
-    "analysis.ipynb",
-    "report.md",
-    "graph.png",
-    "design.png",
-    "bounds.png",
-)
+# One download: the zip holds the script, its helpers, the notebook, the report, its
+# pictures and the data (agent.export writes it).
+EXPORT_FILES: tuple[str, ...] = ("analysis.zip",)
 MAX_TABLE_ROWS = 40
 # Words, not emoji: the status must read the same in a terminal, a report and a browser
 # without an emoji font.
@@ -236,18 +234,46 @@ def graph_picture(state: Mapping[str, Any]) -> Picture | None:
     from causal_assistant.tools.model.graphs import CausalGraph
 
     graph = CausalGraph.model_validate(state["graph"])
-    return Picture(name="causal graph", png=draw_graph(graph, role_map(state.get("roles"))))
+    roles = role_map(graph_roles(state))
+    return Picture(name="causal graph", png=draw_graph(graph, roles))
+
+
+GRAPH_ELEMENT = "CausalGraph"  # ui/public/elements/CausalGraph.jsx
+
+
+def graph_element_props(state: Mapping[str, Any]) -> dict | None:
+    """What the chat's interactive graph draws: the picture's layout and legend, plus how
+    to write each node in a typed edit command, so a click sends ``remove edge a -> b``
+    through the same path as typing it (which checks the names against the data)."""
+    if not state.get("graph"):
+        return None
+    from causal_assistant.agent.commands import node_ref
+    from causal_assistant.tools.export.plots import graph_scene
+    from causal_assistant.tools.model.graphs import CausalGraph
+
+    graph = CausalGraph.model_validate(state["graph"])
+    scene = graph_scene(graph, role_map(graph_roles(state)))
+    for node in scene["nodes"]:
+        node["ref"] = node_ref(node["name"])
+    return scene
 
 
 ROLE_LABELS = {
     "confounder": "Confounders",
+    "outcome_predictor": "Outcome predictors",
     "instrument": "Instruments",
     "mediator": "Mediators",
-    "outcome_predictor": "Outcome predictors",
     "collider": "Colliders (not adjusted for)",
+    "descendant": "Changed by the treatment (not adjusted for)",
+    "post_treatment": "Measured after the treatment (not adjusted for)",
+    "unobserved": "Unobserved",
     "excluded": "Left out",
 }
 PROVENANCE = "edge provenance"
+# Warnings about the analysis itself, not about what could change its answer.
+BOOKKEEPING_CODES = ("design_detected", "large_data_sampled", "excluded_column")
+APPROVAL_STAGES = ("intake", "question", "design", "modeling", "critique")
+SHARED_ASSUMPTIONS = ("no unmeasured confounding", "overlap", "no interference")
 
 
 def roles_summary(roles: Sequence[Mapping[str, Any]] | None) -> str:
@@ -264,16 +290,128 @@ def roles_summary(roles: Sequence[Mapping[str, Any]] | None) -> str:
     )
 
 
-def approval_markdown(state: Mapping[str, Any], pending: Mapping[str, Any] | None) -> str:
-    """The graph approval prompt: what the graph claims, where to see why, what to do."""
+def adjustment_line(state: Mapping[str, Any]) -> str:
+    adjusted = adjustment_of(state)
+    if adjusted is None:
+        return (
+            "**Adjustment set:** none works: no measured set blocks every backdoor path, so "
+            "the answer will be a range (bounds), not a number."
+        )
+    return "**Adjustment set:** " + (", ".join(adjusted) or "nothing (no backdoor path to block)")
+
+
+def approval_assumptions(state: Mapping[str, Any]) -> str:
+    """What approving the graph takes for granted, in plain words, the design's own last."""
+    t, y = state.get("treatment"), state.get("outcome")
+    nodes = (state.get("graph") or {}).get("nodes") or []
+    listed = [n for n in nodes if n not in (t, y)]
+    lines = [
+        f"- **No hidden common cause**: nothing besides the variables in the graph "
+        f"({', '.join(listed) or 'none'}) affects both {t} and {y}.",
+        f"- **Overlap**: units like each other in the adjusted variables are found both with "
+        f"and without {t}.",
+        f"- **No interference**: one unit's {t} does not change another unit's {y}.",
+    ]
+    for item in assumptions_of(state):  # type: ignore[arg-type]
+        if item.get("name") not in SHARED_ASSUMPTIONS:
+            lines.append(f"- **{str(item['name']).capitalize()}**: {item.get('reading', '')}")
+    return "**What approving means you assume**\n\n" + "\n".join(lines)
+
+
+def approval_warnings(state: Mapping[str, Any]) -> list[str]:
+    """Every warning raised so far that could change the answer, each once."""
+    checks = (state.get("critique") or {}).get("checks") or {}
+    out = []
+    conflicts = sum(1 for t in checks.get("tests") or [] if t.get("conflict"))
+    if checks.get("tests"):
+        out.append(
+            f"{conflicts} of {len(checks['tests'])} tested independences the graph implies "
+            f"{'is' if conflicts == 1 else 'are'} contradicted by the data."
+            if conflicts
+            else f"None of the {len(checks['tests'])} tested independences the graph implies "
+            "is contradicted by the data."
+        )
+    seen = set()
+    for stage in APPROVAL_STAGES:
+        for warning in (state.get("stage_warnings") or {}).get(stage) or []:
+            if warning["code"] in BOOKKEEPING_CODES or warning["message"] in seen:
+                continue
+            seen.add(warning["message"])
+            out.append(f"**{str(warning['code']).replace('_', ' ')}**: {warning['message']}")
+    return out
+
+
+def edit_summary(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> str:
+    """What an edit changed: the edges and markings, then the roles and the adjustment set
+    they imply; empty when nothing changed (or there was no graph before)."""
+    if not before or not before.get("graph") or not after.get("graph"):
+        return ""
+    old, new = before["graph"], after["graph"]
+    old_edges = {(e["cause"], e["effect"]) for e in old.get("edges", [])}
+    new_edges = {(e["cause"], e["effect"]) for e in new.get("edges", [])}
+    changes = [f"removed the edge {a} → {b}" for a, b in sorted(old_edges - new_edges)]
+    changes += [f"added the edge {a} → {b}" for a, b in sorted(new_edges - old_edges)]
+    for key, what in (("unobserved", "unobserved"), ("post_treatment", "post-treatment")):
+        for name in sorted(set(new.get(key) or []) - set(old.get(key) or [])):
+            changes.append(f"marked {name} as {what}")
+    if not changes:
+        return ""
+    old_roles = role_map(graph_roles(before))
+    moved = [
+        f"{name} is now {_role_words(role)} (was {_role_words(old_roles[name])})"
+        for name, role in role_map(graph_roles(after)).items()
+        if name in old_roles and old_roles[name] != role
+    ]
+    parts = ["**Your edit:** " + "; ".join(changes) + "."]
+    if moved:
+        parts.append("Roles: " + "; ".join(moved) + ".")
+    was, now = adjustment_of(before), adjustment_of(after)
+    if was != now:
+        parts.append(
+            f"Adjustment set now: {', '.join(now or []) or 'nothing'} "
+            f"(was {', '.join(was or []) or 'nothing'})."
+            if now is not None
+            else "No measured adjustment set works any more."
+        )
+    else:
+        parts.append("The adjustment set is unchanged.")
+    return " ".join(parts)
+
+
+def _role_words(role: str) -> str:
+    return {
+        "outcome_predictor": "an outcome predictor",
+        "post_treatment": "post-treatment",
+        "unrelated": "unrelated to treatment and outcome",
+        "descendant": "changed by the treatment",
+        "instrument": "an instrument",
+        "unobserved": "unobserved",
+        "excluded": "left out",
+    }.get(role, f"a {role.replace('_', ' ')}")
+
+
+def approval_markdown(
+    state: Mapping[str, Any],
+    pending: Mapping[str, Any] | None,
+    before: Mapping[str, Any] | None = None,
+) -> str:
+    """The graph approval prompt is the decision: what changed, what the graph claims, what
+    it will adjust for, what approving assumes, and every warning that could change the
+    answer, all before the buttons."""
     graph = state.get("graph") or {}
+    warnings = approval_warnings(state)
     parts = [
+        edit_summary(before, state),
         f"**Proposed causal graph** for the effect of **{state.get('treatment')}** on "
         f"**{state.get('outcome')}** ({len(graph.get('nodes', []))} variables, "
         f"{len(graph.get('edges', []))} edges).",
-        roles_summary(state.get("roles")),
-        f"Where each edge came from (data test, name heuristic, LLM or you) is in "
-        f"the *{PROVENANCE}* table under the picture.",
+        roles_summary(graph_roles(state)),
+        adjustment_line(state),
+        approval_assumptions(state),
+        "**Warnings that could change the answer**\n\n"
+        + ("\n".join(f"- {w}" for w in warnings) if warnings else "- none so far"),
+        f"Where each edge came from (data test, name heuristic, LLM or you): "
+        f"{PROVENANCE} (opens beside the chat).",
         pending_prompt(pending),
     ]
     return neutralize("\n\n".join(p for p in parts if p))
@@ -284,7 +422,7 @@ def graph_details(state: Mapping[str, Any]) -> str:
     parts = []
     if state.get("treatment") and state.get("outcome"):
         parts.append(f"Effect of **{state['treatment']}** on **{state['outcome']}**.")
-    roles = roles_table(state.get("roles"))
+    roles = roles_table(graph_roles(state))
     if roles:
         parts.append("**Roles**\n\n" + roles)
     parts.append("**Edges and where they came from**\n\n" + edge_table(state.get("graph") or {}))
@@ -350,15 +488,15 @@ def stage_view(
     title = STAGE_TITLES.get(stage, stage.replace("_", " ").title())
     merged = {**state, **update}
     pictures: list[Picture] = []
-    if stage == "intake":
+    if stage == Stage.INTAKE:
         source = merged.get("data_path") or ""
         inputs = f"File `{Path(source).name}`" if source else ""
         dataset = update.get("dataset")
         output = dataset_summary(dataset) if dataset else said
-    elif stage == "question":
+    elif stage == Stage.QUESTION:
         inputs = f"Question: *{merged.get('question') or '(none given)'}*"
         output = said
-    elif stage == "modeling":
+    elif stage == Stage.MODELING:
         inputs = (
             f"Treatment `{merged.get('treatment')}`, outcome `{merged.get('outcome')}`, "
             f"{len(((merged.get('dataset') or {}).get('profile') or {}).get('columns', []))}"
@@ -369,7 +507,7 @@ def stage_view(
             output = "\n\n".join(p for p in [said, graph_details(merged)] if p)
             picture = graph_picture(merged)
             pictures = [picture] if picture else []
-    elif stage == "identification":
+    elif stage == Stage.IDENTIFICATION:
         graph = merged.get("graph") or {}
         inputs = (
             f"Graph with {len(graph.get('nodes', []))} variables and "
@@ -383,7 +521,7 @@ def stage_view(
                 + (", ".join(f"`{c}`" for c in ident.get("adjustment_set", [])) or "none")
             )
         output = "\n\n".join(line for line in lines if line)
-    elif stage == "estimation":
+    elif stage == Stage.ESTIMATION:
         ident = merged.get("identification") or {}
         inputs = (
             f"Estimand {ident.get('estimand', '?')}, target "
@@ -392,7 +530,7 @@ def stage_view(
         )
         estimation = update.get("estimation") or {}
         output = "\n\n".join(p for p in [said, estimates_table(estimation)] if p)
-    elif stage == "refutation":
+    elif stage == Stage.REFUTATION:
         estimate = (merged.get("estimation") or {}).get("estimate") or {}
         inputs = f"Estimate {number(estimate.get('value'))} by {estimate.get('label') or '?'}"
         output = "\n\n".join(
@@ -428,10 +566,6 @@ def progress_markdown(progress: Mapping[str, float], width: int = 20) -> str:
 # --------------------------------------------------------------------------- answers
 
 
-def warnings_list(warnings: Sequence[Mapping[str, Any]]) -> str:
-    return "\n".join(f"- **{w.get('code')}**: {w.get('message')}" for w in warnings)
-
-
 def bounds_answer(state: Mapping[str, Any]) -> tuple[str, Picture]:
     """When only bounds exist: why, the range under each set of assumptions, the picture."""
     from causal_assistant.tools.export.bounds_plot import draw_bounds_result
@@ -443,72 +577,122 @@ def bounds_answer(state: Mapping[str, Any]) -> tuple[str, Picture]:
         {
             "assumptions": LABELS[b.kind],
             "range": "contradicted by the data"
-            if b.low is None
+            if b.low is None or b.high is None
             else f"{format_effect(b.low, binary)} to {format_effect(b.high, binary)}",
             "sign": b.sign,
         }
         for b in bounds.bounds
     ]
+    assumed = "\n".join(f"- **{LABELS[b.kind]}**: {b.assumptions}" for b in bounds.bounds)
     text = "\n\n".join(
         [
             f"## Effect of {bounds.treatment} on {bounds.outcome}: a range, not a point",
             (state.get("identification") or {}).get("reading", ""),
             bounds.reading,
             markdown_table(rows, headers=["assumptions", "range", "sign"]),
-            "Ask `what do you need to assume to get a sign?` for each assumption in words.",
+            "What each range assumes:\n" + assumed,
+            "Ask `what do you need to assume to get a sign?` for which assumption gives one.",
         ]
     )
     picture = draw_bounds_result(bounds)
     return text, Picture(name="bounds", png=picture)
 
 
+# Warnings that can change what the answer means; the rest are notes under the details.
+DECISIVE_CODES = (
+    "refutation_failed",
+    "estimators_disagree",
+    "poor_overlap",
+    "missing_values_dropped",
+    "graph_data_conflict",
+    "small_sample",
+    "weak_instrument",
+    "unadjusted_confounder",
+    "post_treatment_adjustment",
+    "unidentifiable",
+    "treatment_defining_column",
+    "outcome_copy",
+)
+
+
+def _interval(entry: Mapping[str, Any], digits: int = 4) -> str:
+    if entry.get("ci_low") is None or entry.get("ci_high") is None:
+        return ""
+    return f"95% interval {number(entry['ci_low'], digits)} to {number(entry['ci_high'], digits)}"
+
+
+def headline(result: Mapping[str, Any]) -> str:
+    """The number with its unit and interval, and the unadjusted comparison beside it."""
+    estimate = result.get("estimate") or {}
+    unit = estimate.get("scale") or f"units of {result.get('outcome')}"
+    line = f"**{number(estimate.get('value'))} {unit}**"
+    interval = _interval(estimate)
+    line += f", {interval}" if interval else " (no interval)"
+    line += f" ({estimate.get('estimand') or str(estimate.get('target', 'ate')).upper()})."
+    naive = result.get("naive")
+    if naive and naive.get("value") is not None:
+        line += f" Naive comparison, adjusting for nothing: {number(naive['value'])}"
+        line += f" ({_interval(naive)})." if _interval(naive) else "."
+    return line
+
+
+def caveats(state: Mapping[str, Any], result: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(caveats that could change the conclusion, other notes), each said once: failed or
+    doubtful checks first, then the decisive warnings."""
+    decisive: list[str] = []
+    notes: list[str] = []
+    seen: set[str] = set()
+    for check in (state.get("refutation") or {}).get("refutations", []):
+        if check.get("status") in ("warn", "fail"):
+            label = "failed" if check["status"] == "fail" else "doubtful"
+            decisive.append(
+                f"**{check['name'].replace('_', ' ')} check {label}**: {check.get('reading', '')}"
+            )
+            seen.add(check.get("reading", ""))
+    for warning in result.get("warnings") or []:
+        message = warning.get("message", "")
+        if message in seen or (warning.get("code") == "refutation_failed" and decisive):
+            continue
+        seen.add(message)
+        text = f"**{str(warning.get('code')).replace('_', ' ')}**: {message}"
+        (decisive if warning.get("code") in DECISIVE_CODES else notes).append(text)
+    return decisive, notes
+
+
 def final_answer(state: Mapping[str, Any], result: Mapping[str, Any]) -> str:
-    """The answer in words, then the number to full precision, then what could undo it."""
+    """The number with unit, interval and the naive comparison; then what could change the
+    conclusion, each caveat once; then the details (reading, exact value, identification,
+    alternatives, checks, other notes)."""
     estimation = state.get("estimation") or {}
     estimate = result.get("estimate") or estimation.get("estimate") or {}
     ident = result.get("identification") or {}
-    parts = [
-        f"## Effect of {result.get('treatment')} on {result.get('outcome')}",
-        estimation.get("reading", ""),
-    ]
-    value_line = (
-        f"**Estimate ({str(estimate.get('target', 'ate')).upper()}): "
-        f"{number(estimate.get('value'), 6)}**"
-    )
-    if estimate.get("ci_low") is not None and estimate.get("ci_high") is not None:
-        value_line += (
-            f", 95% interval {number(estimate['ci_low'], 6)} to {number(estimate['ci_high'], 6)}"
+    decisive, notes = caveats(state, result)
+    parts = [f"## Effect of {result.get('treatment')} on {result.get('outcome')}", headline(result)]
+    if decisive:
+        parts.append(
+            "**Caveats that could change this conclusion**\n\n"
+            + "\n".join(f"- {c}" for c in decisive)
         )
-    value_line += (
-        f" — by {estimate.get('label') or estimate.get('method')}. "
+    else:
+        parts.append(
+            "**Caveats**: no check failed and no warning was raised; the estimate still "
+            "rests on the graph being right (no unmeasured common cause)."
+        )
+    parts += ["---", "**Details**", estimation.get("reading", "")]
+    parts.append(
+        f"Estimated by {estimate.get('label') or estimate.get('method')}. "
         f"Exact value: `{exact(estimate.get('value'))}`"
     )
-    parts.append(value_line)
     if ident.get("estimand"):
         adjusted = ", ".join(ident.get("adjustment_set") or []) or "nothing"
         parts.append(f"Identified by **{ident['estimand']}**, adjusting for {adjusted}.")
-    alternatives = estimates_table(estimation)
     if estimation.get("alternatives"):
-        parts.append("**Triangulation**\n\n" + alternatives)
+        parts.append("**Triangulation**\n\n" + estimates_table(estimation))
     refutation = state.get("refutation") or {}
     if refutation.get("refutations"):
         parts.append("**Stress tests**\n\n" + refutations_table(refutation))
-    warnings = list(result.get("warnings") or [])
-    for check in refutation.get("refutations", []):
-        if check.get("status") in ("warn", "fail"):
-            warnings.append(
-                {
-                    "code": f"{check['name']} ({check['status']})",
-                    "message": check.get("reading", ""),
-                }
-            )
-    if warnings:
-        parts.append("**Caveats**\n\n" + warnings_list(warnings))
-    else:
-        parts.append(
-            "**Caveats**: no warnings were raised; the estimate still rests on the "
-            "graph being right (no unmeasured confounder)."
-        )
+    if notes:
+        parts.append("**Other notes**\n\n" + "\n".join(f"- {n}" for n in notes))
     parts.append(
         "Download the script, notebook and report below; `python analysis.py` "
         "reproduces the estimate."
@@ -519,7 +703,7 @@ def final_answer(state: Mapping[str, Any], result: Mapping[str, Any]) -> str:
 def pending_prompt(pending: Mapping[str, Any] | None) -> str:
     if not pending:
         return ""
-    if pending.get("kind") == "review_refutation":
+    if pending.get("kind") == Stage.REVIEW_REFUTATION:
         failed = ", ".join(pending.get("failed") or [])
         return neutralize(f"**A stress test failed** ({failed}). {pending.get('question', '')}")
     return neutralize(pending.get("question", ""))
@@ -530,7 +714,7 @@ def buttons_for(state: Mapping[str, Any], pending: Mapping[str, Any] | None) -> 
     re-specify after a failed refutation, export once there is an estimate."""
     kind = (pending or {}).get("kind")
     buttons: list[ButtonSpec] = []
-    if kind == "approve_graph":
+    if kind == Stage.APPROVE_GRAPH:
         buttons += [
             ButtonSpec(
                 "approve",
@@ -542,7 +726,7 @@ def buttons_for(state: Mapping[str, Any], pending: Mapping[str, Any] | None) -> 
                 "edit_graph", "Edit graph", tooltip="Add, remove or reverse an edge", icon="pencil"
             ),
         ]
-    elif kind == "review_refutation":
+    elif kind == Stage.REVIEW_REFUTATION:
         buttons += [
             ButtonSpec("accept", "Accept with caveat", icon="check"),
             ButtonSpec("respecify", "Re-specify graph", icon="pencil"),
@@ -567,7 +751,9 @@ def edit_help(state: Mapping[str, Any]) -> str:
         else "`add edge age -> treat`"
     )
     return neutralize(
-        "Type an edit and send it, for example " + example + ", `add edge A -> B`, "
+        "Click the graph (a node, then another, adds an edge; an edge can be removed or "
+        "reversed), or type an edit and send it, for example " + example + ", "
+        "`add edge A -> B`, "
         "`reverse edge A -> B`, `mark X unobserved` or `mark X post-treatment`. "
         "Ask `why X?` to see where an edge came from; say `approve` when it is right."
     )
@@ -695,36 +881,19 @@ def refuter_pictures(state: Mapping[str, Any]) -> list[Picture]:
 def balance_pictures(model_data: Any, state: Mapping[str, Any]) -> list[Picture]:
     """Overlap and balance plots for a binary treatment with a backdoor adjustment set.
 
-    ``model_data`` is the agent's prepared frame (``tools.data.modeldata.ModelData``), so the
-    covariates are exactly the encoded columns the estimators saw.
+    ``model_data`` is the agent's prepared frame (``tools.data.modeldata.ModelData``); the
+    numbers come from ``tools.estimate.overlap``, the pictures from ``tools.export.plots``.
     """
-    import numpy as np
-
-    from causal_assistant.tools.estimate.overlap import propensity_scores
-    from causal_assistant.tools.export.plots import (
-        balance_plot,
-        overlap_plot,
-        standardized_differences,
-    )
+    from causal_assistant.tools.estimate.overlap import balance_diagnostics
+    from causal_assistant.tools.export.plots import balance_plot, overlap_plot
 
     ident = state.get("identification") or {}
-    if (
-        getattr(model_data, "treatment_kind", None) != "binary"
-        or ident.get("estimand") != "backdoor"
-    ):
+    if model_data is None or ident.get("estimand") != "backdoor":
         return []
-    covariates = model_data.model_columns(ident.get("adjustment_set") or [])
-    if not covariates:
+    found = balance_diagnostics(model_data, ident.get("adjustment_set") or [])
+    if found is None:
         return []
-    frame = model_data.frame
-    treated = frame[model_data.model_treatment].to_numpy(dtype=int)
-    x = frame[covariates].to_numpy(dtype=float)
-    scores = propensity_scores(x, treated)
-    clipped = np.clip(scores, 0.01, 0.99)
-    weights = np.where(treated == 1, 1 / clipped, 1 / (1 - clipped))
-    before = standardized_differences(frame[covariates], treated)
-    after = standardized_differences(frame[covariates], treated, weights)
     return [
-        Picture(name="overlap", png=overlap_plot(scores, treated)),
-        Picture(name="balance", png=balance_plot(before, after)),
+        Picture(name="overlap", png=overlap_plot(found.scores, found.treated)),
+        Picture(name="balance", png=balance_plot(found.before, found.after)),
     ]

@@ -10,10 +10,8 @@ from typing import Literal, Protocol
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from causal_assistant.tools.data.intake import DatasetProfile
-from causal_assistant.tools.model.critique import CritiqueResult
-from causal_assistant.tools.model.graphs import CausalGraph
-from causal_assistant.tools.model.modeling import ModelingResult
+from causal_assistant.tools.data import DatasetProfile
+from causal_assistant.tools.model import CausalGraph, CritiqueResult, ModelingResult
 from causal_assistant.tools.results import AnalysisWarning
 
 Target = Literal["ate", "att", "atc"]

@@ -27,10 +27,14 @@ from causal_assistant.agent.reasoners.wording import (
     split_words,
 )
 from causal_assistant.tools.data.intake import UNUSABLE_KINDS, DatasetProfile
-from causal_assistant.tools.model.critique import CritiqueResult
+from causal_assistant.tools.model import (
+    CausalGraph,
+    CritiqueResult,
+    DomainCheckResult,
+    Edge,
+    check_proposals,
+)
 from causal_assistant.tools.model.discovery import BlockMatrix, encode
-from causal_assistant.tools.model.domain_checks import DomainCheckResult, check_proposals
-from causal_assistant.tools.model.graphs import CausalGraph, Edge
 from causal_assistant.tools.results import AnalysisWarning, WarningCode
 
 MIN_LATENT_CONFIDENCE = 0.5

@@ -21,18 +21,17 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from string import Template
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-import networkx as nx
 import openai
 import pandas as pd
 from langchain_core.exceptions import ModelError, ModelTimeoutError, OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
-from langchain_openai import ChatOpenAI
 from pydantic import BaseModel, ValidationError
 
 from causal_assistant import prompts
+from causal_assistant.agent.chat_model import make_chat_model
 from causal_assistant.agent.config import Settings
 from causal_assistant.agent.reasoners.base import (
     DomainProposals,
@@ -58,9 +57,9 @@ from causal_assistant.agent.reasoners.validation import (
     data_conflicts,
     quoted,
 )
-from causal_assistant.tools.data.intake import ColumnProfile, DatasetProfile
-from causal_assistant.tools.model.critique import CritiqueResult
-from causal_assistant.tools.model.graphs import CausalGraph, Edge, find_cycle
+from causal_assistant.tools.data import ColumnProfile, DatasetProfile
+from causal_assistant.tools.identify import structural_role
+from causal_assistant.tools.model import CausalGraph, CritiqueResult, Edge, find_cycle
 from causal_assistant.tools.model.modeling import (
     ModelingResult,
     Role,
@@ -97,14 +96,7 @@ class LLMReasoner:
     ) -> None:
         self.settings = settings
         self.fallback = fallback
-        # A local server needs no key, but the OpenAI client refuses to start without one.
-        self.chat_model = chat_model or ChatOpenAI(
-            model=settings.model,
-            api_key=settings.api_key or "unused",
-            base_url=settings.base_url,
-            timeout=settings.llm_timeout_s,
-            max_retries=0,
-        )
+        self.chat_model = chat_model or make_chat_model(settings)
         self.methods = list(settings.structured_methods)
 
     # ----------------------------------------------------------------------- reasoner API
@@ -158,7 +150,8 @@ class LLMReasoner:
             result.warnings.append(_fallback_warning("propose a usable graph", exc))
             return result
         result = _assemble(answer, profile, treatment, outcome, notes)
-        data = propose_graph(df, profile, treatment, outcome, seed=seed)
+        data = propose_graph(df, profile, treatment, outcome, seed=seed, context=context)
+        _screen_bad_controls(result, data)
         conflicts = data_conflicts(result.graph, data, df, profile, treatment, outcome, seed)
         result.warnings += conflicts
         if conflicts:
@@ -329,7 +322,8 @@ class LLMReasoner:
         """
         runnable = self.chat_model.with_structured_output(schema, method=method, include_raw=True)
         try:
-            output = runnable.invoke(messages)
+            # include_raw=True returns {raw, parsed, parsing_error}; the stubs say a model
+            output = cast(dict[str, Any], runnable.invoke(messages))
         except (ValidationError, OutputParserException) as exc:
             raise AnswerError([f"the answer did not fit the JSON Schema: {_clip(exc)}"]) from exc
         if output["parsed"] is not None:
@@ -454,6 +448,43 @@ def _assemble(
     return result
 
 
+def _screen_bad_controls(result: ModelingResult, data: ModelingResult) -> None:
+    """The offline screens hold for the LLM's graph too: a column the data-based proposal
+    keeps out (it defines the treatment, copies the outcome, was measured after it, is an
+    id) leaves the graph, so it cannot enter the adjustment set, with the screen's reason
+    and warning code. The grouping the proposal clusters by is kept as the cluster."""
+    result.cluster = data.cluster
+    for role in data.roles:
+        if role.role not in ("excluded", "cluster") or role.name not in result.graph.nodes:
+            continue
+        code = next(
+            (w.code for w in data.warnings if repr(role.name) in w.message),
+            WarningCode.EXCLUDED_COLUMN,
+        )
+        result.graph = result.graph.model_copy(
+            update={
+                "nodes": [n for n in result.graph.nodes if n != role.name],
+                "edges": [e for e in result.graph.edges if role.name not in (e.cause, e.effect)],
+            }
+        )
+        result.roles = [
+            Role(
+                name=r.name,
+                role=role.role,
+                source=role.source,
+                evidence=f"the LLM's graph used it, but {role.evidence}",
+            )
+            if r.name == role.name
+            else r
+            for r in result.roles
+        ]
+        result.warn(
+            code,
+            f"{quoted(role.name)} taken out of the LLM's graph and the adjustment: "
+            f"{role.evidence}.",
+        )
+
+
 def _tally_edges(answer: GraphAnswer) -> dict[tuple[str, str], Votes]:
     """Each expert's most confident vote per edge, so repeating an edge adds no weight."""
     tallies: dict[tuple[str, str], dict[int, tuple[str, EdgeVote]]] = defaultdict(dict)
@@ -537,7 +568,7 @@ def _roles(
                 )
             )
         else:
-            role = _structural_role(network, name, treatment, outcome)
+            role = cast(RoleName, structural_role(network, name, treatment, outcome))
             roles.append(
                 Role(
                     name=name,
@@ -549,22 +580,6 @@ def _roles(
                 )
             )
     return roles
-
-
-def _structural_role(network: nx.DiGraph, name: str, treatment: str, outcome: str) -> RoleName:
-    """The role the graph gives ``name``, in the offline reasoner's vocabulary."""
-    if name in nx.descendants(network, treatment):
-        if name in nx.descendants(network, outcome):
-            return "collider"
-        return "mediator" if outcome in nx.descendants(network, name) else "descendant"
-    without_treatment = network.copy()
-    without_treatment.remove_node(treatment)
-    causes_outcome = name in nx.ancestors(without_treatment, outcome)
-    if name in nx.ancestors(network, treatment):
-        return "confounder" if causes_outcome else "instrument"
-    if causes_outcome:
-        return "outcome_predictor"
-    return "descendant" if name in nx.descendants(network, outcome) else "unrelated"
 
 
 def _role_evidence(summary: str, votes: list[tuple[str, RoleVote]]) -> str:

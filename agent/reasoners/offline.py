@@ -14,10 +14,14 @@ from causal_assistant.agent.reasoners.base import (
 )
 from causal_assistant.agent.reasoners.explain import OFFLINE_TEMPLATE, fill
 from causal_assistant.agent.reasoners.wording import normalised, read_question
-from causal_assistant.tools.data.intake import DatasetProfile
-from causal_assistant.tools.model.critique import CritiqueResult, critique_graph
-from causal_assistant.tools.model.graphs import CausalGraph
-from causal_assistant.tools.model.modeling import ModelingResult, propose_graph
+from causal_assistant.tools.data import DatasetProfile
+from causal_assistant.tools.model import (
+    CausalGraph,
+    CritiqueResult,
+    ModelingResult,
+    critique_graph,
+    propose_graph,
+)
 
 ATT_WORDS = ("among the treated", "for the treated", "on the treated", "att", "those who")
 ATC_WORDS = ("among the untreated", "for the untreated", "on the untreated", "atc")
@@ -56,7 +60,7 @@ class OfflineReasoner:
         seed: int = 0,
         context: str | None = None,
     ) -> ModelingResult:
-        return propose_graph(df, profile, treatment, outcome, seed=seed)
+        return propose_graph(df, profile, treatment, outcome, seed=seed, context=context)
 
     def critique_graph(
         self,

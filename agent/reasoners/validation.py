@@ -27,11 +27,16 @@ from causal_assistant.agent.reasoners.base import (
     ProposalKind,
     Target,
 )
-from causal_assistant.tools.data.intake import DatasetProfile
-from causal_assistant.tools.model.critique import critique_graph
+from causal_assistant.tools.data.intake import UNUSABLE_KINDS, DatasetProfile
+from causal_assistant.tools.model import (
+    CausalGraph,
+    Edge,
+    ModelingResult,
+    critique_graph,
+    exclusion_reason,
+    find_cycle,
+)
 from causal_assistant.tools.model.discovery import BlockMatrix, encode
-from causal_assistant.tools.model.graphs import CausalGraph, Edge, find_cycle
-from causal_assistant.tools.model.modeling import UNUSABLE_KINDS, ModelingResult, exclusion_reason
 from causal_assistant.tools.results import AnalysisWarning, WarningCode
 
 VotedRole = Literal[
@@ -156,8 +161,8 @@ def check_question(
             "they must be two different columns"
         )
     for label, name in (("treatment", treatment), ("outcome", outcome)):
-        kind = name and profile.column(name).kind
-        if kind in UNUSABLE_KINDS:
+        kind = profile.column(name).kind if name else None
+        if name and kind in UNUSABLE_KINDS:
             problems.append(
                 f"the {label} {quoted(name)} is of kind {kind}, which cannot be the {label}"
             )
@@ -203,10 +208,10 @@ def check_graph(
                         )
                 edges.append(vote.model_copy(update={"cause": cause, "effect": effect}))
         roles = []
-        for vote in perspective.roles:
-            name = match(vote.name)
-            if name is not None and name not in (treatment, outcome):
-                roles.append(vote.model_copy(update={"name": name}))
+        for role in perspective.roles:
+            named = match(role.name)
+            if named is not None and named not in (treatment, outcome):
+                roles.append(role.model_copy(update={"name": named}))
         cycle = find_cycle(
             CausalGraph(
                 nodes=[],
@@ -391,8 +396,9 @@ def check_critique(
     problems = match.problems
     points = []
     for point in answer.points:
-        names = [match(v) for v in point.variables]
-        if None in names:
+        matched = [match(v) for v in point.variables]
+        names = [n for n in matched if n is not None]
+        if len(names) < len(matched):
             continue
         if point.kind in EDGE_KINDS and (len(names) != 2 or graph.edge(*names) is None):
             problems.append(
@@ -416,8 +422,9 @@ def check_critique(
                 "report it as a missing_confounder point instead"
             )
             continue
-        affects = [match(a) for a in hidden.affects]
-        if None in affects:
+        matched = [match(a) for a in hidden.affects]
+        affects = [a for a in matched if a is not None]
+        if len(affects) < len(matched):
             continue
         unusable = [a for a in affects if _unusable(profile, a)]
         if len(set(affects)) < 2 or unusable:

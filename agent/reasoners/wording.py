@@ -14,7 +14,7 @@ asks instead of guessing a direction.
 import re
 from dataclasses import dataclass
 
-from causal_assistant.tools.data.intake import DatasetProfile
+from causal_assistant.tools.data import DatasetProfile
 
 VERBS = (
     "cause|affect|raise|increase|reduce|lower|improve|change|influence|decrease|boost|hurt|"
@@ -374,7 +374,8 @@ def find_columns(text: str, columns: list[str]) -> list[str]:
         if needle:
             for match in re.finditer(rf"(?<= ){re.escape(needle)}(?= )", haystack):
                 hits.append((match.start(), -len(needle), column))
-    found, covered = [], set()
+    found: list[str] = []
+    covered: set[int] = set()
     for start, neg_len, column in sorted(hits):
         span = set(range(start, start - neg_len))
         if not span & covered and column not in found:

@@ -15,7 +15,7 @@ import hashlib
 import re
 import zipfile
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -88,6 +88,10 @@ _COUNT_TOKENS = {
     "time", "round", "month", "day", "week", "quarter", "total",
 }  # fmt: skip
 _MAX_CODE_LEVELS = 20
+# A column named only by one of these, whose values repeat, is the period of a panel or of
+# repeated cross-sections: its levels are period fixed effects, not a quantity.
+TIME_TOKENS = {"year", "yr", "wave", "period", "time", "month", "quarter", "week", "round"}
+_MAX_PERIODS = 60
 _MAX_BARE_CODE = 9
 _MIN_GROUPS = 10
 _GROUP_REPEAT_SHARE = 0.5
@@ -471,7 +475,7 @@ def _check_header(cells: list) -> None:
         )
 
 
-def _read(path: Path, suffix: str, call):
+def _read(path: Path, suffix: str, call: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """Run a pandas read, turning the reader's many failure types into one readable line."""
     try:
         return call()
@@ -693,10 +697,13 @@ def coded_kind(name: str, present: pd.Series, n_unique: int) -> ColumnKind | Non
     An id or unit code that repeats (person ids in a panel, village or state codes) is an
     identifier when it has many values and a categorical with few; a code with few levels
     (marital status 1-6, region 1-4) is categorical when its name says it is a code, or
-    when it runs from 1 to at most 9 under a name that is not a count ("children").
+    when it runs from 1 to at most 9 under a name that is not a count ("children"). A
+    repeating period ("year" in a panel) is categorical too: period fixed effects.
     """
     tokens = _name_tokens(name)
     repeats = n_unique <= _GROUP_REPEAT_SHARE * len(present)
+    if tokens and tokens <= TIME_TOKENS and repeats and 2 < n_unique <= _MAX_PERIODS:
+        return "categorical"
     if tokens & _ID_TOKENS and repeats:
         return "identifier" if n_unique > _FEW_LEVELS else "categorical"
     if tokens & _COUNT_TOKENS:
@@ -771,7 +778,7 @@ def _free_text(text: pd.Series) -> bool:
 
 
 def _reading(profile: DatasetProfile) -> str:
-    counts = Counter(c.kind for c in profile.columns)
+    counts: Counter[str] = Counter(c.kind for c in profile.columns)
     kinds = ", ".join(f"{counts[kind]} {kind}" for kind in KIND_ORDER if counts[kind])
     rows = f"{profile.n_rows:,} rows"
     if profile.profiled_rows < profile.n_rows:

@@ -6,6 +6,7 @@ readings and results always speak in the user's terms.
 """
 
 from dataclasses import dataclass
+from typing import Literal
 
 import networkx as nx
 import pandas as pd
@@ -29,7 +30,7 @@ class ModelData:
     outcome: str
     model_treatment: str
     model_outcome: str
-    treatment_kind: str
+    treatment_kind: Literal["binary", "continuous"]
     treated_level: object
     n_dropped: int
     result: ToolResult
@@ -52,7 +53,7 @@ class ModelData:
         return [n for n, d in self.graph.nodes(data=True) if d.get("observed") == "no"]
 
 
-def treatment_kind(values: pd.Series, name: str) -> str:
+def treatment_kind(values: pd.Series, name: str) -> Literal["binary", "continuous"]:
     """Binary or continuous; anything else is refused with what to do instead."""
     levels = values.dropna().unique()
     if len(levels) == 0:

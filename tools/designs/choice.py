@@ -121,7 +121,7 @@ def choose_design(
         kind, source, how = best.kind, best.source, _describe(best)
     own = next((e for e in ranked if e.kind == kind), None)
     merged = (own.columns if own else DesignColumns()).model_copy(update=flagged)
-    strength = "strong" if source == "user" else own.strength
+    strength = "strong" if source == "user" or own is None else own.strength
     why = f"{NAMES.get(kind, kind).capitalize()}: {how}."
     if source == "user" and own is not None:
         why += f" The data agree: {_describe(own)}."

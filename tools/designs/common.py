@@ -1,6 +1,6 @@
 """What several designs share: which columns may serve as pre-treatment covariates, the
-user's graph as networkx, a robust joint test of a block of regressors, the scale an effect
-is read on, check verdicts, and the exported snippet built from a portable module.
+user's graph as networkx, the scale an effect is read on, the reading of a check judged by
+portable code, and the exported snippet built from portable modules.
 
 A covariate is something measured before the treatment: never the outcome, an identifier,
 a date, a constant, a column the treatment is a function of, or (when the graph says so) a
@@ -9,21 +9,15 @@ descendant of the treatment.
 
 import inspect
 import re
-import warnings
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
 import networkx as nx
-import numpy as np
 import pandas as pd
-import statsmodels.api as sm
-from scipy import stats
-from statsmodels.tools.sm_exceptions import SingularMatrixWarning, ValueWarning
 
 from causal_assistant.tools.designs.base import CheckStatus, DesignCheck, DesignSpec
 from causal_assistant.tools.designs.defining import treatment_defining_columns
-from causal_assistant.tools.designs.fitting import covariate_matrix
 from causal_assistant.tools.export.scriptgen import library_code
 from causal_assistant.tools.model.graphs import CausalGraph
 
@@ -68,44 +62,6 @@ def covariate_candidates(
     return [c for c in names if c not in defining], defining
 
 
-def robust_joint_test(
-    y: np.ndarray, tested: np.ndarray, held: np.ndarray | None = None
-) -> tuple[float, float]:
-    """(Wald chi-square, p-value) that all coefficients on ``tested`` are zero in the OLS
-    of ``y`` on a constant, ``held`` and ``tested``, with HC1 errors."""
-    base = np.ones((len(y), 1)) if held is None else np.column_stack([np.ones(len(y)), held])
-    k = tested.shape[1]
-    restriction = np.zeros((k, base.shape[1] + k))
-    restriction[:, base.shape[1] :] = np.eye(k)
-    with warnings.catch_warnings():  # collinear columns: the rank below sets the df
-        warnings.simplefilter("ignore", ValueWarning)
-        warnings.simplefilter("ignore", SingularMatrixWarning)
-        fit = sm.OLS(y, np.column_stack([base, tested])).fit(cov_type="HC1")
-        wald = fit.wald_test(restriction, scalar=True)
-    statistic = float(wald.statistic)
-    return statistic, float(stats.chi2.sf(statistic, max(1, np.linalg.matrix_rank(tested))))
-
-
-def standardised_differences(x: pd.DataFrame, treated: np.ndarray) -> pd.Series:
-    """Difference in means over the pooled standard deviation, per covariate column."""
-    on, off = x[treated == 1], x[treated == 0]
-    pooled = np.sqrt((on.var() + off.var()) / 2).replace(0, np.nan)
-    return ((on.mean() - off.mean()) / pooled).fillna(0.0)
-
-
-def balance_table(
-    frame: pd.DataFrame, treated: np.ndarray, covariates: list[str]
-) -> tuple[pd.Series, float, float]:
-    """Standardised differences and the joint test that the covariates do not predict
-    the treatment (a linear probability model; randomisation implies it holds)."""
-    x = covariate_matrix(frame, covariates)
-    differences = standardised_differences(x, treated)
-    if x.shape[1] == 0:
-        return differences, 0.0, 1.0
-    statistic, p_value = robust_joint_test(treated, x.to_numpy())
-    return differences, statistic, p_value
-
-
 _NEGATIONS = re.compile(r"\b(?:not|non|no|never|quasi|natural|without)[\s-]+(?:\w+[\s-]+)?$", re.I)
 
 
@@ -137,30 +93,26 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", name)]
 
 
-def portable_snippet(module: ModuleType, call: str) -> str:
-    """Self-contained code: the portable module's imports and function sources, then
+def portable_snippet(module: ModuleType, call: str, *more: ModuleType) -> str:
+    """Self-contained code: the portable modules' imports and function sources, then
     ``call`` (which reads the table from a variable ``df`` and sets ``numbers``)."""
-    return library_code([module.__name__]) + "\n\n\n" + inspect.cleandoc(call) + "\n"
+    names = [m.__name__ for m in (module, *more)]
+    return library_code(names) + "\n\n\n" + inspect.cleandoc(call) + "\n"
 
 
-def p_status(p_value: float | None, material: bool = True) -> CheckStatus:
-    """pass at p >= 0.10; warn at 0.05 <= p < 0.10, or below 0.05 when the departure is
-    too small to matter (``material`` false); fail below 0.05 when it matters."""
-    if p_value is None or p_value >= 0.10:
-        return "pass"
-    return "fail" if p_value < 0.05 and material else "warn"
-
-
-def judged_check(
-    name: str,
-    p_value: float | None,
-    material: bool,
+def read_check(
+    check: Mapping[str, Any],
     verdicts: Mapping[CheckStatus, str],
     reading: str,
     **fields: Any,
 ) -> DesignCheck:
-    """A check whose status follows ``p_status`` and whose reading (what would be
-    worrying, what was seen) ends with the verdict for that status."""
-    status = p_status(p_value, material)
-    reading = f"{reading}: {verdicts[status]}."
-    return DesignCheck(name=name, status=status, p_value=p_value, reading=reading, **fields)
+    """A check judged by portable code (a dict with its name, status, statistic and
+    p-value), its reading (what would be worrying, what was seen) ending with the verdict."""
+    return DesignCheck(
+        name=check["name"],
+        status=check["status"],
+        statistic=check.get("statistic"),
+        p_value=check.get("p_value"),
+        reading=f"{reading}: {verdicts[check['status']]}.",
+        **fields,
+    )

@@ -26,19 +26,22 @@ from causal_assistant.tools.designs import (
     DesignIdentification,
     DesignKind,
     DesignSpec,
+    checks_portable,
     register,
 )
 from causal_assistant.tools.designs import did_portable as portable
 from causal_assistant.tools.designs.base import Strength
 from causal_assistant.tools.designs.common import (
     TIME_WORDS,
-    judged_check,
     outcome_scale,
     portable_snippet,
+    read_check,
     words,
 )
 from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.export.design_plots import event_study_plot
+from causal_assistant.tools.refute import portable_trends
+from causal_assistant.tools.refute.parallel_trends import relative_magnitudes
 from causal_assistant.tools.results import WarningCode
 
 _CONTEXT_WORDS = re.compile(
@@ -212,11 +215,22 @@ class DifferenceInDifferences:
         table = estimate.details.get("event_study")
         if pretrend is None or table is None:
             events, pretrend = portable.event_study(panel)
-            table = events.to_dict("records")
-        return [
-            _pretrend_check(pd.DataFrame(table), pretrend, estimate.value),
-            _placebo_check(panel, estimate.value),
-        ]
+        else:
+            events = pd.DataFrame(table)
+        pre, placebo, *trends = portable.did_checks(
+            panel, estimate.value, _MATERIAL_SHARE, events, pretrend
+        )
+        found = [_pretrend_check(pre, estimate.value), _placebo_check(placebo)]
+        return found + [_trend_sensitivity_check(t) for t in trends]
+
+    def check_code(self, spec: DesignSpec) -> str:
+        """The checks in the exported script, after ``code``'s estimate (``numbers``)."""
+        call = f"""
+            refutations = check_numbers(
+                did_checks(panel, numbers["value"], {_MATERIAL_SHARE!r})
+            )
+            """
+        return portable_snippet(portable, call, checks_portable, portable_trends)
 
     # ------------------------------------------------------------------ picture
 
@@ -419,37 +433,31 @@ def _estimate_reading(result: DesignEstimate, spec: DesignSpec, info: dict[str, 
     )
 
 
-def _pretrend_check(table: pd.DataFrame, pretrend: dict[str, Any], effect: float) -> DesignCheck:
-    leads = table[table["rel"] < -1]
-    if pretrend["p_value"] is None:
+def _pretrend_check(check: dict[str, Any], effect: float) -> DesignCheck:
+    if check["p_value"] is None:
         return DesignCheck(
             name="pre_trends",
             status="warn",
             reading="There is only one period before adoption, so trends before it cannot be "
             "compared; parallel trends is then an untested assumption.",
         )
-    largest = float(leads["estimate"].abs().max())
-    return judged_check(
-        "pre_trends",
-        pretrend["p_value"],
-        largest > _MATERIAL_SHARE * abs(effect),
+    return read_check(
+        check,
         {
             "pass": "consistent with parallel trends",
             "warn": "a small but detectable difference in trends before adoption",
             "fail": "trends already differed before adoption, so the estimate may reflect them",
         },
         "Worrying would be gaps between treated and comparison units before adoption. "
-        f"Across {pretrend['n_leads']} pre-adoption periods the joint test gives "
-        f"p = {pretrend['p_value']:.3g} and the largest gap is {largest:.3g} "
+        f"Across {check['n_leads']} pre-adoption periods the joint test gives "
+        f"p = {check['p_value']:.3g} and the largest gap is {check['largest']:.3g} "
         f"(effect {effect:.3g})",
-        statistic=pretrend["statistic"],
-        details={"largest_pre_gap": largest},
+        details={"largest_pre_gap": check["largest"]},
     )
 
 
-def _placebo_check(panel: pd.DataFrame, effect: float) -> DesignCheck:
-    pre_periods = int(panel["cohort"].min() - panel["period"].min())
-    shift = pre_periods // 2
+def _placebo_check(check: dict[str, Any]) -> DesignCheck:
+    shift, numbers = check["shift"], check["numbers"]
     if shift < 1:
         return DesignCheck(
             name="placebo_period",
@@ -457,18 +465,14 @@ def _placebo_check(panel: pd.DataFrame, effect: float) -> DesignCheck:
             reading="Fewer than two periods precede the first adoption, too few to move it "
             "earlier as a placebo.",
         )
-    placebo = portable.placebo_panel(panel, shift)
-    if placebo["d"].nunique() < 2 or placebo["cohort"].nunique() < 1:
+    if numbers is None:
         return DesignCheck(
             name="placebo_period",
             status="warn",
             reading="No unit keeps enough untreated periods for a placebo adoption.",
         )
-    numbers = portable.did_effect(placebo)
-    return judged_check(
-        "placebo_period",
-        numbers["p_value"],
-        abs(numbers["value"]) > _MATERIAL_SHARE * abs(effect),
+    return read_check(
+        check,
         {
             "pass": "no sign of an effect before the real adoption",
             "warn": "a small 'effect' before the real adoption",
@@ -478,8 +482,32 @@ def _placebo_check(panel: pd.DataFrame, effect: float) -> DesignCheck:
         "real effect cannot appear; worrying would be one that does. The placebo "
         f"estimate is {numbers['value']:.3g} (95% interval {numbers['ci_low']:.3g} to "
         f"{numbers['ci_high']:.3g}, p = {numbers['p_value']:.3g})",
-        statistic=numbers["value"],
         details={"shift_periods": shift, **numbers},
+    )
+
+
+def _trend_sensitivity_check(check: dict[str, Any]) -> DesignCheck:
+    """Rambachan & Roth's relative magnitudes on the event study: the first post-adoption
+    effect when trends may drift apart after adoption by up to the largest change seen
+    before it (M = 1), and the breakdown M. Warn when M = 1 could overturn a non-null
+    first-period effect (the verdict is ``event_trend_sensitivity``'s)."""
+    post, se, pre = check["inputs"]
+    result = relative_magnitudes(post, se, pre, m_bar=1.0)
+    reading = result.reading + (
+        " Rule: warn when a drift no larger than the largest pre-adoption change (M = 1) "
+        "could put zero inside the first period's interval."
+    )
+    if check["null"]:
+        reading += (
+            " That interval includes zero already, so there is nothing to explain away; the "
+            "range shows how large an effect such a drift could be masking."
+        )
+    return DesignCheck(
+        name=check["name"],
+        status=check["status"],
+        statistic=check["statistic"],
+        reading=reading,
+        details=result.model_dump(mode="json"),
     )
 
 

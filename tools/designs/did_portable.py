@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 import pyfixest as pf
 
+from causal_assistant.tools.designs.checks_portable import p_status
+from causal_assistant.tools.refute.portable_trends import event_trend_sensitivity
+
 
 def ordered_time(values):
     """Time values that sort in time order: numbers and dates as they are, text that
@@ -34,7 +37,7 @@ def panel_frame(df, treatment, outcome, unit, time, covariates=(), cluster=None)
     cluster = cluster or unit
     used = list(dict.fromkeys([unit, time, treatment, outcome, cluster, *covariates]))
     data = df[used].replace([np.inf, -np.inf], np.nan).dropna()
-    info = {"n_dropped_missing": len(df) - len(data)}
+    info: dict[str, object] = {"n_dropped_missing": len(df) - len(data)}
     duplicated = int(data.duplicated([unit, time]).sum())
     if duplicated:
         raise ValueError(
@@ -163,7 +166,11 @@ def event_study(panel):
         }
     )
     leads = events & (rel < -1).to_numpy()
-    test = {"statistic": None, "p_value": None, "n_leads": int(leads.sum())}
+    test: dict[str, float | int | None] = {
+        "statistic": None,
+        "p_value": None,
+        "n_leads": int(leads.sum()),
+    }
     if leads.any():
         wald = fit.wald_test(R=np.eye(len(tidy))[leads], distribution="chi2")
         test.update(statistic=float(wald["statistic"]), p_value=float(wald["pvalue"]))
@@ -182,4 +189,49 @@ def placebo_panel(panel, shift):
     return before
 
 
-PORTABLE_FUNCTIONS = (ordered_time, panel_frame, did_fit, did_effect, event_study, placebo_panel)
+def did_checks(panel, effect, material_share, events=None, pretrend=None):
+    """The design's own checks as plain numbers and verdicts: the joint test of the
+    pre-adoption event-study coefficients (``events``/``pretrend`` from ``event_study``,
+    fitted here when not given), a placebo adoption moved half the pre-adoption periods
+    earlier on pre-adoption rows only (a gap matters when it exceeds ``material_share``
+    of the ``effect``), and, with two pre-adoption periods, how far trends may drift
+    apart after adoption before the first period's interval includes zero."""
+    if events is None or pretrend is None:
+        events, pretrend = event_study(panel)
+    pre: dict = {"name": "pre_trends", "status": "warn", "statistic": None, "p_value": None}
+    if pretrend["p_value"] is not None:
+        largest = float(events.loc[events["rel"] < -1, "estimate"].abs().max())
+        material = largest > material_share * abs(effect)
+        pre.update(
+            status=p_status(pretrend["p_value"], material),
+            statistic=pretrend["statistic"],
+            p_value=pretrend["p_value"],
+            largest=largest,
+            n_leads=pretrend["n_leads"],
+        )
+    shift = int(panel["cohort"].min() - panel["period"].min()) // 2
+    placebo: dict = {"name": "placebo_period", "status": "warn", "shift": shift, "numbers": None}
+    if shift >= 1:
+        moved = placebo_panel(panel, shift)
+        if moved["d"].nunique() >= 2 and moved["cohort"].nunique() >= 1:
+            numbers = did_effect(moved)
+            material = abs(numbers["value"]) > material_share * abs(effect)
+            placebo.update(
+                status=p_status(numbers["p_value"], material),
+                statistic=numbers["value"],
+                p_value=numbers["p_value"],
+                numbers=numbers,
+            )
+    trends = event_trend_sensitivity(events)
+    return [pre, placebo, *([trends] if trends else [])]
+
+
+PORTABLE_FUNCTIONS = (
+    ordered_time,
+    panel_frame,
+    did_fit,
+    did_effect,
+    event_study,
+    placebo_panel,
+    did_checks,
+)

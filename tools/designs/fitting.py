@@ -4,7 +4,8 @@ Each function imports what it needs inside its body and calls only functions def
 so ``snippet`` can paste their source ahead of a call and the downloaded script computes
 the very numbers the assistant reported (same rows, same columns, same library call). They
 return plain dicts whose ``value``/``ci_low``/``ci_high``/``ci_method`` keys the script
-prints.
+prints. The trial's balance check and the IV checks are here too, so ``--refute`` judges
+them with the same code (a robust joint test, standardised differences).
 """
 
 import inspect
@@ -137,7 +138,140 @@ def iv_fit(
     }
 
 
-def snippet(functions: tuple[Callable, ...], call: str) -> str:
-    """Self-contained code: the functions' source, then ``numbers = <call>``."""
+def robust_joint_test(y, tested, held=None):
+    """(Wald chi-square, p-value) that all coefficients on ``tested`` are zero in the OLS
+    of ``y`` on a constant, ``held`` and ``tested``, with HC1 errors."""
+    import warnings
+
+    import numpy as np
+    import statsmodels.api as sm
+    from scipy import stats
+    from statsmodels.tools.sm_exceptions import SingularMatrixWarning, ValueWarning
+
+    base = np.ones((len(y), 1)) if held is None else np.column_stack([np.ones(len(y)), held])
+    k = tested.shape[1]
+    restriction = np.zeros((k, base.shape[1] + k))
+    restriction[:, base.shape[1] :] = np.eye(k)
+    with warnings.catch_warnings():  # collinear columns: the rank below sets the df
+        warnings.simplefilter("ignore", ValueWarning)
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        fit = sm.OLS(y, np.column_stack([base, tested])).fit(cov_type="HC1")
+        wald = fit.wald_test(restriction, scalar=True)
+    statistic = float(wald.statistic)
+    return statistic, float(stats.chi2.sf(statistic, max(1, np.linalg.matrix_rank(tested))))
+
+
+def standardised_differences(x, treated):
+    """Difference in means over the pooled standard deviation, per covariate column."""
+    import numpy as np
+
+    on, off = x[treated == 1], x[treated == 0]
+    pooled = np.sqrt((on.var() + off.var()) / 2).replace(0, np.nan)
+    return ((on.mean() - off.mean()) / pooled).fillna(0.0)
+
+
+def balance_table(frame, treated, covariates):
+    """Standardised differences and the joint test that the covariates do not predict
+    the treatment (a linear probability model; randomisation implies it holds)."""
+    x = covariate_matrix(frame, covariates)
+    differences = standardised_differences(x, treated)
+    if x.shape[1] == 0:
+        return differences, 0.0, 1.0
+    statistic, p_value = robust_joint_test(treated, x.to_numpy())
+    return differences, statistic, p_value
+
+
+def balance_check(df, treatment, covariates, max_difference):
+    """The trial's balance check: fail when the covariates jointly predict the treatment
+    (p < 0.01) and some standardised difference reaches ``max_difference``; warn when
+    either happens (p < 0.05 for the test)."""
+    name = "covariate_balance"
+    if not covariates:
+        return {"name": name, "status": "warn", "statistic": None, "p_value": None}
+    data = df[[treatment, *covariates]].dropna()
+    treated, _ = treated_indicator(data[treatment])
+    differences, statistic, p_value = balance_table(data, treated, covariates)
+    largest = differences.abs().sort_values(ascending=False)
+    imbalanced = list(largest[largest >= max_difference].index)
+    if p_value < 0.01 and imbalanced:
+        status = "fail"
+    elif p_value < 0.05 or imbalanced:
+        status = "warn"
+    else:
+        status = "pass"
+    return {
+        "name": name,
+        "status": status,
+        "statistic": statistic,
+        "p_value": p_value,
+        "differences": differences,
+        "imbalanced": imbalanced,
+    }
+
+
+def iv_checks(numbers, weak_f):
+    """First-stage strength (fail when the instruments do not move the treatment at 5%,
+    warn below ``weak_f``) and, with several instruments, the overidentification test
+    (fail at p < 0.01, warn at p < 0.05), from ``iv_fit``'s numbers."""
+    f, p = numbers["first_stage_f"], numbers["first_stage_p"]
+    checks = [
+        {
+            "name": "first_stage_strength",
+            "status": "fail" if p >= 0.05 else "warn" if f < weak_f else "pass",
+            "statistic": f,
+            "p_value": p,
+        }
+    ]
+    overid = numbers.get("overid")
+    if overid:
+        q = overid["p_value"]
+        checks.append(
+            {
+                "name": "overidentification",
+                "status": "fail" if q < 0.01 else "warn" if q < 0.05 else "pass",
+                "statistic": overid["statistic"],
+                "p_value": q,
+            }
+        )
+    return checks
+
+
+def reduced_form_placebo(df, candidates, instruments, covariates):
+    """Variables the graph says cannot depend on the instruments (given the covariates)
+    must not be predicted by them: the robust joint test for each numeric one, the
+    smallest p-value Bonferroni-adjusted (fail below 0.01, warn below 0.05). None when no
+    candidate is a numeric column of ``df``."""
+    import pandas as pd
+
+    testable = [
+        name
+        for name in candidates
+        if name in df.columns and pd.api.types.is_numeric_dtype(df[name])
+    ]
+    if not testable:
+        return None
+    p_values = {}
+    for name in testable:
+        data = df[[name, *instruments, *covariates]].dropna()
+        _, p_values[name] = robust_joint_test(
+            data[name].to_numpy(dtype=float),
+            covariate_matrix(data, instruments).to_numpy(),
+            covariate_matrix(data, covariates).to_numpy() if covariates else None,
+        )
+    worst = min(p_values, key=lambda name: p_values[name])
+    adjusted = min(1.0, p_values[worst] * len(p_values))
+    return {
+        "name": "reduced_form_placebo",
+        "status": "fail" if adjusted < 0.01 else "warn" if adjusted < 0.05 else "pass",
+        "statistic": None,
+        "p_value": adjusted,
+        "p_values": p_values,
+        "worst": worst,
+        "testable": testable,
+    }
+
+
+def snippet(functions: tuple[Callable, ...], call: str, name: str = "numbers") -> str:
+    """Self-contained code: the functions' source, then ``<name> = <call>``."""
     sources = "\n\n".join(inspect.getsource(fn) for fn in functions)
-    return f"{sources}\n\nnumbers = {call}\n"
+    return f"{sources}\n\n{name} = {call}\n"

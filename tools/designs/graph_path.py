@@ -7,7 +7,7 @@ through its graph stages (critique, DoWhy refuters); the wrappers serve library 
 detection.
 """
 
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import pandas as pd
 
@@ -27,6 +27,7 @@ from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.estimate.estimation import EstimationResult, estimate_effect
 from causal_assistant.tools.export.scriptgen import library_code
 from causal_assistant.tools.identify.identification import (
+    Design,
     IdentificationResult,
     identify_effect,
 )
@@ -70,7 +71,7 @@ class GraphDesign:
                 "one (--graph) or let the assistant propose it."
             )
         data = build_model_data(frame, graph, spec.treatment, spec.outcome)
-        return data, identify_effect(data, None, self.kind.value)
+        return data, identify_effect(data, None, cast(Design, self.kind.value))
 
     def identify(self, frame: pd.DataFrame, spec: DesignSpec) -> DesignIdentification:
         data, ident = self._prepared(frame, spec)
@@ -123,7 +124,7 @@ class GraphDesign:
     ) -> list[DesignCheck]:
         """DoWhy's refuters (placebo, random common cause, subsets, ...) on this graph."""
         data, ident, est = self._estimated(frame, spec)
-        refuted = refute_estimate(data, ident, est, seed=spec.seed, time_budget_s=CHECK_BUDGET_S)
+        refuted = refute_estimate(data, ident, est, seed=spec.seed, budget_s=CHECK_BUDGET_S)
         return [
             DesignCheck(
                 name=r.name,

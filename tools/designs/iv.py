@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from causal_assistant.tools.data.intake import DatasetProfile, resolve_column
-from causal_assistant.tools.designs import register
+from causal_assistant.tools.designs import checks_portable, register
 from causal_assistant.tools.designs.base import (
     Assumption,
     DesignCheck,
@@ -35,7 +35,6 @@ from causal_assistant.tools.designs.common import (
     context_says,
     covariate_candidates,
     outcome_scale,
-    robust_joint_test,
     spec_graph,
 )
 from causal_assistant.tools.designs.defining import (
@@ -44,16 +43,26 @@ from causal_assistant.tools.designs.defining import (
 )
 from causal_assistant.tools.designs.fitting import (
     covariate_matrix,
+    iv_checks,
     iv_fit,
+    reduced_form_placebo,
+    robust_joint_test,
     snippet,
     treated_indicator,
 )
 from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.export.scriptgen import library_code
 from causal_assistant.tools.identify.adjustment import backdoor_set
 from causal_assistant.tools.model.graphs import CausalGraph
+from causal_assistant.tools.refute import portable_exclusion
+from causal_assistant.tools.refute.exclusion import read_bounds
+from causal_assistant.tools.refute.portable_exclusion import exclusion_check
 from causal_assistant.tools.results import WarningCode
 
 WEAK_F = 10.0  # Staiger and Stock's rule of thumb for the first-stage F
+# Conley et al.'s check allows the instrument a direct effect on the outcome of up to this
+# share of its whole association with the outcome (the reduced form), in either direction.
+DIRECT_SHARE = 0.2
 COPY_CORRELATION = 0.999
 LATE = "LATE for compliers"
 LINEAR_IV = "IV estimand (linear)"
@@ -320,44 +329,65 @@ class IVDesign:
         self, frame: pd.DataFrame, spec: DesignSpec, estimate: DesignEstimate
     ) -> list[DesignCheck]:
         details = estimate.details
-        f, p = details["first_stage_f"], details["first_stage_p"]
-        status = "fail" if p >= 0.05 else "warn" if f < WEAK_F else "pass"
+        first, *overid = iv_checks(details, WEAK_F)
+        f = first["statistic"]
         found = [
             DesignCheck(
-                name="first_stage_strength",
-                status=status,
-                statistic=f,
-                p_value=p,
+                **first,
                 reading=f"First-stage F {f:.1f} (robust, per instrument; partial R² "
                 f"{details['partial_r2']:.3f}). "
                 + {
                     "pass": f"Above {WEAK_F:g}: the instrument moves the treatment strongly.",
                     "warn": f"Below {WEAK_F:g}: a weak instrument; LIML is used.",
                     "fail": "The instrument does not move the treatment detectably.",
-                }[status],
+                }[first["status"]],
             )
         ]
-        overid = details.get("overid")
-        if overid:
-            q = overid["p_value"]
-            status = "fail" if q < 0.01 else "warn" if q < 0.05 else "pass"
+        for check in overid:
             found.append(
                 DesignCheck(
-                    name="overidentification",
-                    status=status,
-                    statistic=overid["statistic"],
-                    p_value=q,
-                    reading=f"Wooldridge's robust score test of overidentification: p = {q:.3g}. "
+                    **check,
+                    reading="Wooldridge's robust score test of overidentification: "
+                    f"p = {check['p_value']:.3g}. "
                     + (
                         "The instruments agree with each other."
-                        if status == "pass"
+                        if check["status"] == "pass"
                         else "The instruments imply different effects: at least one may "
                         "reach the outcome another way (or effects differ by complier group)."
                     ),
                 )
             )
         placebo = _reduced_form_placebo(frame, spec)
-        return found + ([placebo] if placebo else [])
+        exclusion = exclusion_sensitivity_check(frame, spec)
+        return found + [c for c in (placebo, exclusion) if c]
+
+    def check_code(self, spec: DesignSpec) -> str:
+        """The checks in the exported script, after its estimate (``numbers``)."""
+        cols = spec.columns
+        call = (
+            f"check_numbers(iv_checks(numbers, {WEAK_F!r}) + [c for c in [\n"
+            f"    reduced_form_placebo(df, {_placebo_candidates(spec)!r}, "
+            f"{list(cols.instruments)!r}, {list(cols.covariates)!r}),\n"
+            f"    exclusion_check(df, {spec.outcome!r}, {spec.treatment!r}, "
+            f"{list(cols.instruments)!r}, {list(cols.covariates)!r}, {DIRECT_SHARE!r}),\n"
+            "] if c])"
+        )
+        portable = [portable_exclusion.__name__, checks_portable.__name__]
+        return (
+            library_code(portable)
+            + "\n\n\n"
+            + snippet(
+                (
+                    treated_indicator,
+                    covariate_matrix,
+                    robust_joint_test,
+                    reduced_form_placebo,
+                    iv_checks,
+                ),
+                call,
+                "refutations",
+            )
+        )
 
     def code(self, spec: DesignSpec) -> str:
         cols = spec.columns
@@ -368,54 +398,85 @@ class IVDesign:
         )
 
 
-def _reduced_form_placebo(frame: pd.DataFrame, spec: DesignSpec) -> DesignCheck | None:
-    """Pre-treatment variables the graph says are independent of the instruments given the
-    conditioning set must not be predicted by them: a falsification test of the
-    instrument's independence (only meaningful with a graph that implies such variables)."""
+def _placebo_candidates(spec: DesignSpec) -> list[str]:
+    """Pre-treatment variables the graph says are independent of the instruments given
+    the conditioning set: what the reduced-form placebo tests (only meaningful with a
+    graph that implies such variables; none without a graph)."""
     graph = spec_graph(spec)
     cols = spec.columns
     if graph is None or not set(cols.instruments) <= set(graph.nodes):
-        return None
+        return []
     nxg = graph.to_networkx()
     held = [c for c in cols.covariates if c in nxg.nodes]
     skip = after_treatment(spec) | {spec.treatment, spec.outcome, *cols.instruments, *held}
-    testable = [
+    return [
         name
         for name in graph.nodes
-        if name in frame.columns
-        and name not in skip
+        if name not in skip
         and name not in graph.unobserved
-        and pd.api.types.is_numeric_dtype(frame[name])
         and nx.is_d_separator(nxg, set(cols.instruments), {name}, set(held))
     ]
-    if not testable:
+
+
+def _reduced_form_placebo(frame: pd.DataFrame, spec: DesignSpec) -> DesignCheck | None:
+    """A falsification test of the instrument's independence (``reduced_form_placebo``)."""
+    cols = spec.columns
+    check = reduced_form_placebo(
+        frame, _placebo_candidates(spec), cols.instruments, cols.covariates
+    )
+    if check is None:
         return None
-    p_values = {}
-    for name in testable:
-        data = frame[[name, *cols.instruments, *cols.covariates]].dropna()
-        _, p_values[name] = robust_joint_test(
-            data[name].to_numpy(dtype=float),
-            covariate_matrix(data, cols.instruments).to_numpy(),
-            covariate_matrix(data, cols.covariates).to_numpy() if cols.covariates else None,
-        )
-    worst = min(p_values, key=p_values.get)
-    adjusted = min(1.0, p_values[worst] * len(p_values))  # Bonferroni
-    status = "fail" if adjusted < 0.01 else "warn" if adjusted < 0.05 else "pass"
     return DesignCheck(
-        name="reduced_form_placebo",
-        status=status,
-        p_value=adjusted,
+        name=check["name"],
+        status=check["status"],
+        p_value=check["p_value"],
         reading=(
-            f"The graph says {', '.join(testable)} cannot depend on the instrument; the "
-            f"smallest Bonferroni-adjusted p-value ({worst}) is {adjusted:.3g}. "
+            f"The graph says {', '.join(check['testable'])} cannot depend on the instrument; "
+            f"the smallest Bonferroni-adjusted p-value ({check['worst']}) is "
+            f"{check['p_value']:.3g}. "
             + (
                 "No sign that the instrument is tied to other causes."
-                if status == "pass"
+                if check["status"] == "pass"
                 else "The instrument predicts a variable it should not: it may share causes "
                 "with the outcome."
             )
         ),
-        details={"p_values": p_values},
+        details={"p_values": check["p_values"]},
+    )
+
+
+def exclusion_sensitivity_check(frame: pd.DataFrame, spec: DesignSpec) -> DesignCheck | None:
+    """How far the exclusion restriction may fail (Conley, Hansen & Rossi 2012): the union
+    of intervals when the instrument may reach the outcome directly by up to
+    ``DIRECT_SHARE`` of its reduced form, and the breakdown direct effect. Warn when a
+    direct effect inside that range could move the interval to include zero (pass for an
+    interval that already includes it: nothing to overturn). One instrument only, and
+    numeric covariates (None otherwise); the verdict is ``exclusion_check``'s."""
+    cols = spec.columns
+    check = exclusion_check(
+        frame, spec.outcome, spec.treatment, cols.instruments, cols.covariates, DIRECT_SHARE
+    )
+    if check is None:
+        return None
+    instrument = cols.instruments[0]
+    result = read_bounds(check["bounds"], instrument, spec.outcome, spec.treatment)
+    rule = (
+        f"Rule: warn when a direct effect of {instrument} on {spec.outcome} of up to "
+        f"{DIRECT_SHARE:.0%} of its whole association with {spec.outcome} "
+        f"({check['reach']:.3g} per unit) could put zero inside the interval."
+    )
+    reading = result.reading + " " + rule
+    if check["null"]:
+        reading += (
+            " The interval already includes zero, so there is nothing to explain away; the "
+            "range shows how large an effect such a direct path could be masking."
+        )
+    return DesignCheck(
+        name=check["name"],
+        status=check["status"],
+        statistic=check["statistic"],
+        reading=reading,
+        details=result.model_dump(mode="json"),
     )
 
 

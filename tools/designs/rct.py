@@ -26,17 +26,21 @@ from causal_assistant.tools.designs.base import (
     DesignKind,
     DesignSpec,
 )
+from causal_assistant.tools.designs.checks_portable import check_numbers
 from causal_assistant.tools.designs.common import (
-    balance_table,
     context_says,
     covariate_candidates,
     outcome_scale,
 )
 from causal_assistant.tools.designs.defining import treatment_defining_columns
 from causal_assistant.tools.designs.fitting import (
+    balance_check,
+    balance_table,
     covariate_matrix,
     rct_fit,
+    robust_joint_test,
     snippet,
+    standardised_differences,
     treated_indicator,
 )
 from causal_assistant.tools.errors import InputError
@@ -91,12 +95,16 @@ class RCTDesign:
         if not covariates or len(data) < MIN_ROWS:
             return None
         treated, _ = treated_indicator(data[treatment])
-        differences, statistic, p_value = balance_table(data, treated, covariates)
+        x = covariate_matrix(data, covariates)
+        differences = standardised_differences(x, treated)
         largest = float(differences.abs().max())
         # chance alone moves a standardised difference by about sqrt(1/n1 + 1/n0)
         noise = np.sqrt(1 / treated.sum() + 1 / (len(treated) - treated.sum()))
         allowed = max(DETECT_MAX_DIFFERENCE, CHANCE_DIFFERENCES * noise)
-        if p_value <= DETECT_BALANCE_P or largest >= allowed:
+        if largest >= allowed:  # already unbalanced: the joint test could not change that
+            return None
+        _, p_value = robust_joint_test(treated, x.to_numpy()) if x.shape[1] else (0.0, 1.0)
+        if p_value <= DETECT_BALANCE_P:
             return None
         return DesignEvidence(
             kind=self.kind,
@@ -220,9 +228,10 @@ class RCTDesign:
     def checks(
         self, frame: pd.DataFrame, spec: DesignSpec, estimate: DesignEstimate
     ) -> list[DesignCheck]:
-        covariates = list(spec.columns.covariates)
-        data = frame[[spec.treatment, *covariates]].dropna()
-        if not covariates:
+        check = balance_check(
+            frame, spec.treatment, list(spec.columns.covariates), CHECK_MAX_DIFFERENCE
+        )
+        if check["p_value"] is None:
             return [
                 DesignCheck(
                     name="covariate_balance",
@@ -230,19 +239,10 @@ class RCTDesign:
                     reading="No pre-treatment covariates, so balance cannot be checked.",
                 )
             ]
-        treated, _ = treated_indicator(data[spec.treatment])
-        differences, statistic, p_value = balance_table(data, treated, covariates)
-        largest = differences.abs().sort_values(ascending=False)
-        imbalanced = largest[largest >= CHECK_MAX_DIFFERENCE]
-        if p_value < 0.01 and len(imbalanced):
-            status = "fail"
-        elif p_value < 0.05 or len(imbalanced):
-            status = "warn"
-        else:
-            status = "pass"
-        named = ", ".join(f"{k} {differences[k]:+.2f}" for k in imbalanced.index[:5])
+        differences, status = check["differences"], check["status"]
+        named = ", ".join(f"{k} {differences[k]:+.2f}" for k in check["imbalanced"][:5])
         reading = (
-            f"Covariates jointly predict the treatment with p = {p_value:.3g}; "
+            f"Covariates jointly predict the treatment with p = {check['p_value']:.3g}; "
             + (
                 f"standardised differences of {CHECK_MAX_DIFFERENCE} or more: {named}."
                 if named
@@ -259,11 +259,28 @@ class RCTDesign:
                 name="covariate_balance",
                 status=status,
                 reading=reading,
-                statistic=statistic,
-                p_value=p_value,
+                statistic=check["statistic"],
+                p_value=check["p_value"],
                 details={"standardised_differences": differences.round(4).to_dict()},
             )
         ]
+
+    def check_code(self, spec: DesignSpec) -> str:
+        """The balance check in the exported script."""
+        call = (
+            f"check_numbers([balance_check(df, {spec.treatment!r}, "
+            f"{list(spec.columns.covariates)!r}, {CHECK_MAX_DIFFERENCE!r})])"
+        )
+        functions = (
+            treated_indicator,
+            covariate_matrix,
+            robust_joint_test,
+            standardised_differences,
+            balance_table,
+            balance_check,
+            check_numbers,
+        )
+        return snippet(functions, call, "refutations")
 
     def code(self, spec: DesignSpec) -> str:
         return snippet(

@@ -27,15 +27,16 @@ from causal_assistant.tools.designs import (
     DesignIdentification,
     DesignKind,
     DesignSpec,
+    checks_portable,
     register,
 )
 from causal_assistant.tools.designs import rdd_portable as portable
 from causal_assistant.tools.designs.base import Strength
 from causal_assistant.tools.designs.common import (
     TIME_WORDS,
-    judged_check,
     outcome_scale,
     portable_snippet,
+    read_check,
     words,
 )
 from causal_assistant.tools.errors import InputError
@@ -58,6 +59,11 @@ _SHARP = {"kind": "sharp", "side": 1}  # a jump in the outcome itself (placebos,
 _MIN_PLACEBO_SIDE = 40  # rows on one side needed to fit a placebo discontinuity within it
 _MATERIAL_SD = 0.2  # a covariate jump this many standard deviations matters
 _WEAK_FIRST_STAGE_T = math.sqrt(10)  # first-stage F below 10
+_CHECK_RULES = {
+    "min_placebo_side": _MIN_PLACEBO_SIDE,
+    "material_share": _MATERIAL_SHARE,
+    "material_sd": _MATERIAL_SD,
+}
 
 
 class RegressionDiscontinuity:
@@ -206,7 +212,7 @@ class RegressionDiscontinuity:
 
     def estimate(self, frame: pd.DataFrame, spec: DesignSpec) -> DesignEstimate:
         data, design = _rd_frame(frame, spec)
-        cutoff = float(spec.columns.cutoff)  # type: ignore[arg-type]  (checked in _rd_frame)
+        cutoff = float(spec.columns.cutoff)  # type: ignore[arg-type]  # checked in _rd_frame
         numbers = _effect(data, cutoff, design)
         result = DesignEstimate(
             method=f"rdrobust local linear ({design['kind']} RD)",
@@ -250,13 +256,36 @@ class RegressionDiscontinuity:
         self, frame: pd.DataFrame, spec: DesignSpec, estimate: DesignEstimate
     ) -> list[DesignCheck]:
         data, design = _rd_frame(frame, spec)
-        cutoff = float(spec.columns.cutoff)  # type: ignore[arg-type]
+        found = {
+            c["name"]: c
+            for c in portable.rd_checks(
+                frame,
+                data,
+                design,
+                spec.columns.running,
+                float(spec.columns.cutoff),  # type: ignore[arg-type]
+                spec.columns.covariates,
+                _effect_numbers(estimate),
+                _CHECK_RULES,
+            )
+        }
         return [
-            _density_check(frame[spec.columns.running], cutoff),
-            _placebo_cutoffs_check(data, cutoff, estimate),
-            _covariate_check(frame, data, spec, cutoff),
-            _bandwidth_check(data, cutoff, design, estimate),
+            _density_check(found["manipulation_test"], spec.columns),
+            _placebo_cutoffs_check(found["placebo_cutoffs"]),
+            _covariate_check(found["covariate_continuity"]),
+            _bandwidth_check(found["bandwidth_sensitivity"], estimate),
         ]
+
+    def check_code(self, spec: DesignSpec) -> str:
+        """The checks in the exported script, after ``code``'s estimate (``numbers``)."""
+        c = spec.columns
+        call = f"""
+            refutations = check_numbers(rd_checks(
+                df, rd_data, rd_design, {c.running!r}, {c.cutoff!r}, {c.covariates!r},
+                numbers, {_CHECK_RULES!r},
+            ))
+            """
+        return portable_snippet(portable, call, checks_portable)
 
     # ------------------------------------------------------------------ picture
 
@@ -389,19 +418,25 @@ def _sharp_cutoff(x: pd.Series, d: pd.Series) -> dict[str, Any] | None:
 def _local_jump(x: np.ndarray, d: np.ndarray, cutoff: float, k: int) -> tuple[float, float, float]:
     """Jump in the share treated at ``cutoff`` from straight lines fitted to the ``k``
     nearest points on each side (so a smooth slope is not mistaken for a jump), its
-    standard error, and the fitted share just below."""
+    standard error, and the fitted share just below. ``x`` is sorted and distinct (from
+    ``np.unique``), so the nearest points of a side are a slice next to the cutoff, taken
+    nearest first; no sort per cutoff. The line is least squares in centred form (its
+    intercept at the cutoff and that intercept's variance), a few passes over the slice
+    instead of a factorisation per side and cutoff."""
     ends, variances = [], []
-    for side in (x < cutoff, x >= cutoff):
-        xs, ds = x[side], d[side]
-        nearest = np.argsort(np.abs(xs - cutoff))[:k]
-        xs, ds = xs[nearest] - cutoff, ds[nearest]
-        design = np.column_stack([np.ones_like(xs), xs])
-        beta, *_ = np.linalg.lstsq(design, ds, rcond=None)
-        resid = ds - design @ beta
+    at = int(np.searchsorted(x, cutoff, side="left"))
+    for lo, hi in ((max(at - k, 0), at), (at, at + k)):
+        xs, ds = x[lo:hi] - cutoff, d[lo:hi]
+        x_mean, d_mean = float(xs.mean()), float(ds.mean())
+        xc = xs - x_mean
+        spread = float(xc @ xc)
+        slope = float(xc @ (ds - d_mean)) / spread if spread > 0 else 0.0
+        intercept = d_mean - slope * x_mean
+        resid = ds - intercept - slope * xs
         sigma2 = max(float(resid @ resid) / max(len(ds) - 2, 1), 1e-4)
-        cov = sigma2 * np.linalg.pinv(design.T @ design)
-        ends.append(float(beta[0]))
-        variances.append(float(cov[0, 0]))
+        leverage = 1 / len(ds) + (x_mean**2 / spread if spread > 0 else 0.0)
+        ends.append(intercept)
+        variances.append(sigma2 * leverage)
     return ends[1] - ends[0], math.sqrt(sum(variances)), ends[0]
 
 
@@ -483,57 +518,44 @@ def _estimate_reading(
     )
 
 
-def _density_check(running: pd.Series, cutoff: float) -> DesignCheck:
-    test = portable.density_test(running, cutoff)
-    return judged_check(
-        "manipulation_test",
-        test["p_value"],
-        True,
+def _effect_numbers(estimate: DesignEstimate) -> dict[str, Any]:
+    """The estimate as ``rd_effect`` gives it to the exported script's checks."""
+    return {
+        **estimate.details,
+        "value": estimate.value,
+        "ci_low": estimate.ci_low,
+        "ci_high": estimate.ci_high,
+    }
+
+
+def _density_check(test: dict[str, Any], columns: DesignColumns) -> DesignCheck:
+    return read_check(
+        test,
         {
             "pass": "no sign of units sorting themselves across the cutoff",
             "warn": "weak sign of sorting at the cutoff",
             "fail": "units pile up on one side, so those just above and below may differ",
         },
-        f"Worrying would be more units just on one side of {cutoff:g} than the density of "
-        f"'{running.name}' elsewhere suggests. The density test (rddensity) gives "
-        f"T = {test['statistic']:.3g}, p = {test['p_value']:.3g}",
-        statistic=test["statistic"],
+        f"Worrying would be more units just on one side of {columns.cutoff:g} than the "
+        f"density of '{columns.running}' elsewhere suggests. The density test (rddensity) "
+        f"gives T = {test['statistic']:.3g}, p = {test['p_value']:.3g}",
     )
 
 
-def _placebo_cutoffs_check(
-    data: pd.DataFrame, cutoff: float, estimate: DesignEstimate
-) -> DesignCheck:
+def _placebo_cutoffs_check(check: dict[str, Any]) -> DesignCheck:
     """At the median of each side, within that side only, nothing should jump."""
-    jump = abs(estimate.value * estimate.details.get("first_stage", 1.0))
-    sides = [
-        side
-        for side in (data[data["x"] < cutoff], data[data["x"] >= cutoff])
-        if len(side) >= _MIN_PLACEBO_SIDE
-    ]
-    runs, _ = _effects(
-        [
-            (
-                {"cutoff": float(side["x"].median())},
-                {"data": side, "cutoff": float(side["x"].median()), "design": _SHARP},
-            )
-            for side in sides
-        ]
-    )
+    runs = check["runs"]
     if not runs:
         return DesignCheck(
             name="placebo_cutoffs",
             status="warn",
             reading="Too few rows on each side to try placebo cutoffs.",
         )
-    worst = min(runs, key=lambda r: r["p_value"])
     described = "; ".join(
         f"at {r['cutoff']:.3g}: {r['value']:.3g} (p = {r['p_value']:.3g})" for r in runs
     )
-    return judged_check(
-        "placebo_cutoffs",
-        min(1.0, len(runs) * worst["p_value"]),
-        abs(worst["value"]) > _MATERIAL_SHARE * jump,
+    return read_check(
+        check,
         {
             "pass": "no jumps where nothing changes",
             "warn": "a small jump where nothing changes",
@@ -543,47 +565,30 @@ def _placebo_cutoffs_check(
         "Worrying would be jumps at cutoffs where treatment does not change (the median of "
         f"each side, using that side only): {described}; the verdict uses the smallest p "
         "times the number of tests",
-        statistic=worst["value"],
         details={"placebos": runs},
     )
 
 
-def _covariate_check(
-    frame: pd.DataFrame, data: pd.DataFrame, spec: DesignSpec, cutoff: float
-) -> DesignCheck:
-    covariates = [c for c in spec.columns.covariates if c != spec.columns.running]
-    if not covariates:
+def _covariate_check(check: dict[str, Any]) -> DesignCheck:
+    runs = check["runs"]
+    if not check["named"]:
         return DesignCheck(
             name="covariate_continuity",
             status="warn",
             reading="No pre-treatment covariates were named, so whether units just either "
             "side of the cutoff are alike was not checked.",
         )
-    jobs = []
-    for name in covariates:
-        values = pd.to_numeric(frame.loc[data.index, name], errors="coerce")
-        side = data.assign(y=values).dropna(subset=["y"])
-        jobs.append(
-            (
-                {"covariate": name, "sd": float(values.std())},
-                {"data": side, "cutoff": cutoff, "design": _SHARP},
-            )
-        )
-    runs, _ = _effects(jobs)
     if not runs:
         return DesignCheck(
             name="covariate_continuity",
             status="warn",
             reading="None of the named covariates could be fitted either side of the cutoff.",
         )
-    worst = min(runs, key=lambda r: r["p_value"])
     described = "; ".join(
         f"'{r['covariate']}' {r['value']:+.3g} (p = {r['p_value']:.3g})" for r in runs
     )
-    return judged_check(
-        "covariate_continuity",
-        min(1.0, len(runs) * worst["p_value"]),
-        abs(worst["value"]) > _MATERIAL_SD * worst["sd"],
+    return read_check(
+        check,
         {
             "pass": "units either side of the cutoff look alike",
             "warn": "a small imbalance at the cutoff",
@@ -591,45 +596,29 @@ def _covariate_check(
             "jump may come from it",
         },
         "Worrying would be a pre-treatment characteristic that jumps at the cutoff. Jumps: "
-        f"{described}; the verdict uses the smallest p "
-        "times the number of tests",
-        statistic=worst["value"],
+        f"{described}; the verdict uses the smallest p times the number of tests",
         details={"covariates": runs},
     )
 
 
-def _bandwidth_check(
-    data: pd.DataFrame, cutoff: float, design: dict[str, Any], estimate: DesignEstimate
-) -> DesignCheck:
-    h = estimate.details["h"]
-    runs, failed = _effects(
-        [
-            ({"h": width}, {"data": data, "cutoff": cutoff, "design": design, "h": width})
-            for width in (h / 2, 2 * h)
-        ]
-    )
-    if failed:
+def _bandwidth_check(check: dict[str, Any], estimate: DesignEstimate) -> DesignCheck:
+    h, runs = estimate.details["h"], check["runs"]
+    if check["failed"]:
         return DesignCheck(
             name="bandwidth_sensitivity",
             status="warn",
             reading=f"Halving or doubling the bandwidth ({h:.3g}) left too few distinct values "
             "near the cutoff to refit, so sensitivity to the bandwidth was not checked.",
         )
-    inside = all(estimate.ci_low <= r["value"] <= estimate.ci_high for r in runs)
-    flipped = any(
-        np.sign(r["value"]) != np.sign(estimate.value) and not r["ci_low"] <= 0 <= r["ci_high"]
-        for r in runs
-    )
-    status = "pass" if inside else "fail" if flipped else "warn"
     verdict = {
         "pass": "the estimate does not hinge on the bandwidth",
         "warn": "the estimate moves with the bandwidth; read it with care",
         "fail": "a different bandwidth reverses the conclusion",
-    }[status]
+    }[check["status"]]
     described = "; ".join(f"h = {r['h']:.3g}: {r['value']:.4g}" for r in runs)
     return DesignCheck(
         name="bandwidth_sensitivity",
-        status=status,
+        status=check["status"],
         reading=(
             "Worrying would be an estimate that leaves the primary interval when the "
             f"bandwidth is halved or doubled. {described} (primary h = {h:.3g}: "

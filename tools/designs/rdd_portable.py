@@ -8,8 +8,8 @@ self-contained; ``PORTABLE_FUNCTIONS`` lists them in dependency order.
 
 import numpy as np
 import pandas as pd
-from rddensity import rddensity
-from rdrobust import rdrobust
+
+from causal_assistant.tools.designs.checks_portable import p_status
 
 
 def rd_frame(df, treatment, outcome, running, cutoff, cluster=None):
@@ -57,7 +57,11 @@ def rd_frame(df, treatment, outcome, running, cutoff, cluster=None):
 
 def rd_fit(frame, cutoff, design, h=None):
     """rdrobust with its defaults (local linear, triangular kernel, MSE-optimal bandwidth
-    unless ``h`` is given), the treatment as ``fuzzy`` in a fuzzy design."""
+    unless ``h`` is given), the treatment as ``fuzzy`` in a fuzzy design. rdrobust (and
+    rddensity below) are imported when first used: they load numba, sympy and plotnine,
+    seconds that a run of another design should not pay."""
+    from rdrobust import rdrobust
+
     return rdrobust(
         frame["y"].to_numpy(),
         frame["x"].to_numpy(),
@@ -96,9 +100,92 @@ def density_test(running, cutoff):
     """rddensity's manipulation test: is the density of the running variable (every
     observed value, with or without an outcome) continuous at the cutoff (jackknife
     standard errors, its default)?"""
+    from rddensity import rddensity
+
     values = pd.to_numeric(pd.Series(running), errors="coerce").dropna().to_numpy(dtype=float)
     fit = rddensity(values, c=cutoff, bino_flag=False)
     return {"statistic": float(fit.test["t_jk"]), "p_value": float(fit.test["p_jk"])}
 
 
-PORTABLE_FUNCTIONS = (rd_frame, rd_fit, rd_effect, density_test)
+def rd_fits(runs):
+    """Fit each (label, frame, cutoff, design, h); the fits (label merged with the
+    numbers) and how many rdrobust could not fit (too few distinct values, singular)."""
+    fitted, failed = [], 0
+    for label, frame, cutoff, design, h in runs:
+        try:
+            fitted.append({**label, **rd_effect(frame, cutoff, design, h)})
+        except (ValueError, np.linalg.LinAlgError):
+            failed += 1
+    return fitted, failed
+
+
+def rd_checks(df, rd_data, rd_design, running, cutoff, covariates, effect, rules):
+    """The design's own checks as plain numbers and verdicts: rddensity's manipulation
+    test; placebo cutoffs at the median of each side (that side only); jumps of the
+    pre-treatment ``covariates``; the estimate refitted at half and double its bandwidth.
+    ``effect`` is ``rd_effect``'s result; ``rules`` the thresholds (material shares)."""
+    sharp = {"kind": "sharp", "side": 1}  # a jump in the outcome itself
+    test = density_test(df[running], cutoff)
+    checks = [
+        {
+            "name": "manipulation_test",
+            "status": p_status(test["p_value"], True),
+            **test,
+        }
+    ]
+    sides = [
+        side
+        for side in (rd_data[rd_data["x"] < cutoff], rd_data[rd_data["x"] >= cutoff])
+        if len(side) >= rules["min_placebo_side"]
+    ]
+    runs, _ = rd_fits(
+        [
+            ({"cutoff": float(s["x"].median())}, s, float(s["x"].median()), sharp, None)
+            for s in sides
+        ]
+    )
+    jump = abs(effect["value"] * effect.get("first_stage", 1.0))
+    checks.append(_worst_of("placebo_cutoffs", runs, rules["material_share"] * jump))
+    jobs = []
+    for name in [c for c in covariates if c != running]:
+        values = pd.to_numeric(df.loc[rd_data.index, name], errors="coerce")
+        side = rd_data.assign(y=values).dropna(subset=["y"])
+        jobs.append(({"covariate": name, "sd": float(values.std())}, side, cutoff, sharp, None))
+    runs, _ = rd_fits(jobs)
+    named = bool(jobs)
+    check = _worst_of("covariate_continuity", runs, None, rules["material_sd"], named)
+    checks.append(check)
+    h = effect["h"]
+    runs, failed = rd_fits([({"h": w}, rd_data, cutoff, rd_design, w) for w in (h / 2, 2 * h)])
+    inside = all(effect["ci_low"] <= r["value"] <= effect["ci_high"] for r in runs)
+    flipped = any(
+        np.sign(r["value"]) != np.sign(effect["value"]) and not r["ci_low"] <= 0 <= r["ci_high"]
+        for r in runs
+    )
+    status = "warn" if failed else "pass" if inside else "fail" if flipped else "warn"
+    checks.append(
+        {"name": "bandwidth_sensitivity", "status": status, "runs": runs, "failed": failed}
+    )
+    return checks
+
+
+def _worst_of(name, runs, material_size=None, material_sd=None, named=True):
+    """The verdict on several fits of a jump that should be zero: the smallest p times
+    the number of fits, material when the worst jump exceeds ``material_size`` (or
+    ``material_sd`` of its column's standard deviation); a warning without fits."""
+    if not runs:
+        return {"name": name, "status": "warn", "runs": [], "named": named}
+    worst = min(runs, key=lambda r: r["p_value"])
+    p_value = min(1.0, len(runs) * worst["p_value"])
+    limit = material_size if material_sd is None else material_sd * worst["sd"]
+    return {
+        "name": name,
+        "status": p_status(p_value, abs(worst["value"]) > limit),
+        "statistic": worst["value"],
+        "p_value": p_value,
+        "runs": runs,
+        "named": named,
+    }
+
+
+PORTABLE_FUNCTIONS = (rd_frame, rd_fit, rd_effect, density_test, rd_fits, _worst_of, rd_checks)

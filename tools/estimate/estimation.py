@@ -5,12 +5,14 @@ treatment type unless the user names one; every other applicable estimator runs 
 alternative so a disagreement between them is visible rather than hidden.
 """
 
+from typing import Any
+
 import numpy as np
-from pydantic import BaseModel
 
 from causal_assistant.tools import portable
 from causal_assistant.tools.data.modeldata import ModelData
 from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.estimate.effect import EffectEstimate
 from causal_assistant.tools.estimate.estimators import (
     EstimatorSpec,
     Target,
@@ -26,22 +28,15 @@ from causal_assistant.tools.results import AnalysisWarning, ToolResult, WarningC
 
 SMALL_SAMPLE_ROWS = 100
 ALTERNATIVE_BOOTSTRAP = 20
-
-
-class EffectEstimate(BaseModel):
-    method: str
-    label: str
-    target: Target
-    value: float
-    ci_low: float | None = None
-    ci_high: float | None = None
-    ci_method: str | None = None
-    se: float | None = None
-    se_type: str | None = None  # "HC1", "clustered (40 groups)", "bootstrap", ...
-    params: dict = {}
-
-    def interval_known(self) -> bool:
-        return self.ci_low is not None and bool(np.isfinite([self.ci_low, self.ci_high]).all())
+# Matching and stratification cost far more than linear in the rows (DoWhy's strata are
+# filtered one by one; matching searches neighbours several times), so on a larger table
+# these alternatives fit a seeded subsample of this many rows. Their intervals come from
+# the subsample's own standard errors, so they are honestly wider; the label says so.
+SUBSAMPLED_ALTERNATIVES = (
+    "backdoor.propensity_score_matching",
+    "backdoor.propensity_score_stratification",
+)
+ALTERNATIVE_ROWS = 50_000
 
 
 class EstimationResult(ToolResult):
@@ -103,6 +98,8 @@ def estimate_effect(
         estimand=target.upper() if ident.estimand == "backdoor" else ident.estimand.upper(),
         cluster=data.cluster,
     )
+    for found in [result.estimate, *result.alternatives, result.naive]:
+        _name_cluster(found, data.cluster)
     result.scale = describe_scale(data, estimate)
     cluster = f", cluster={data.cluster_column!r}" if data.cluster_column else ""
     result.code = (
@@ -123,17 +120,34 @@ def estimate_effect(
     return result
 
 
+def cluster_named(text: str | None, cluster: str | None) -> str | None:
+    """The interval method with the user's cluster column in it: the portable code only
+    sees its group codes ('clustered (40 groups)' -> 'clustered by village (40 groups)')."""
+    if not text or not cluster:
+        return text
+    return text.replace("clustered (", f"clustered by {cluster} (").replace(
+        "cluster bootstrap", f"cluster bootstrap by {cluster}"
+    )
+
+
+def _name_cluster(estimate: EffectEstimate | None, cluster: str | None) -> None:
+    if estimate is not None:
+        estimate.se_type = cluster_named(estimate.se_type, cluster)
+        estimate.ci_method = cluster_named(estimate.ci_method, cluster)
+
+
 def _fit(
-    args: tuple,
+    args: tuple[Any, Any, Any, Any, Any],  # frame, graph, treatment, outcome, estimand
     spec: EstimatorSpec,
     target: Target,
     seed: int,
     n_bootstrap: int,
     n_jobs: int,
     cluster: str | None,
+    interval: str = "bootstrap",
 ) -> EffectEstimate:
     """One estimator's estimate with its interval, through the portable code the exported
-    script runs."""
+    script runs (``interval``: see ``portable.estimate_with_ci``)."""
     numbers = portable.estimate_with_ci(
         *args,
         spec.method,
@@ -143,6 +157,7 @@ def _fit(
         n_bootstrap=n_bootstrap,
         n_jobs=n_jobs,
         cluster=cluster,
+        interval=interval,
     )
     return EffectEstimate(
         method=spec.method, label=spec.label, target=target, params=spec.params, **numbers
@@ -150,12 +165,29 @@ def _fit(
 
 
 def _alternative(
-    args: tuple, spec: EstimatorSpec, target: Target, seed: int, n_bootstrap: int, data: ModelData
+    args: tuple[Any, Any, Any, Any, Any],
+    spec: EstimatorSpec,
+    target: Target,
+    seed: int,
+    n_bootstrap: int,
+    data: ModelData,
 ) -> EffectEstimate | None:
-    """Another estimator's estimate with its interval (a shorter bootstrap than the
-    primary's); one that fails on this data is left out."""
+    """Another estimator's estimate with its interval: a standard error from theory where
+    the estimator has one (weighting, matching), else a shorter bootstrap than the
+    primary's; one that fails on this data is left out. Matching and stratification fit a
+    seeded subsample of a large table (``ALTERNATIVE_ROWS``)."""
+    frame = args[0]
+    if spec.method in SUBSAMPLED_ALTERNATIVES and len(frame) > ALTERNATIVE_ROWS:
+        subsample = frame.sample(n=ALTERNATIVE_ROWS, random_state=seed, ignore_index=True)
+        args = (subsample, *args[1:])
+        spec = spec.model_copy(
+            update={
+                "label": f"{spec.label} (on a seeded subsample of {ALTERNATIVE_ROWS:,} of "
+                f"{len(frame):,} rows)"
+            }
+        )
     try:
-        found = _fit(args, spec, target, seed, n_bootstrap, 1, data.cluster_column)
+        found = _fit(args, spec, target, seed, n_bootstrap, 1, data.cluster_column, "analytic")
     except Exception:  # an alternative is optional; the primary's errors still surface
         return None
     return found if np.isfinite(found.value) else None
@@ -189,7 +221,9 @@ def _check_agreement(result: EstimationResult) -> None:
         (a, b)
         for i, a in enumerate(estimates)
         for b in estimates[i + 1 :]
-        if a.ci_high < b.ci_low or b.ci_high < a.ci_low
+        if a.interval
+        and b.interval
+        and (a.interval[1] < b.interval[0] or b.interval[1] < a.interval[0])
     ]
     if not apart:
         return
@@ -250,7 +284,7 @@ def _reading(result: EstimationResult, data: ModelData, spec: EstimatorSpec) -> 
     if e.interval_known():
         low, high = _shown(e.ci_low, scale), _shown(e.ci_high, scale)
         text += f" (95% interval {low} to {high}; {e.se_type or e.ci_method} errors)"
-        if e.ci_low <= 0 <= e.ci_high:
+        if e.interval and e.interval[0] <= 0 <= e.interval[1]:
             text += "; the interval includes zero, so the data are also consistent with no effect"
     text += "."
     if scale and scale.note:

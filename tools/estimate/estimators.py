@@ -5,7 +5,7 @@ treatment") and lets the user ask for any estimator that fits, instead of a fixe
 """
 
 import re
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel
 
@@ -14,6 +14,7 @@ from causal_assistant.tools.errors import InputError
 EstimandKind = Literal["backdoor", "frontdoor", "iv"]
 TreatmentKind = Literal["binary", "continuous"]
 Target = Literal["ate", "att", "atc"]
+TARGETS: tuple[Target, ...] = get_args(Target)
 
 
 class EstimatorSpec(BaseModel):

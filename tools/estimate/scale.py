@@ -5,12 +5,15 @@
 and a continuous treatment's effect is per unit of that treatment (per year of schooling).
 """
 
+from __future__ import annotations
+
 import re
 
 import numpy as np
 from pydantic import BaseModel
 
 from causal_assistant.tools.data.modeldata import ModelData
+from causal_assistant.tools.estimate.effect import EffectEstimate
 
 LOG_WORDS = {"log", "ln", "lg"}
 # outcomes often logged and then written as l+name (lwage, learn, lninc)
@@ -60,7 +63,7 @@ def treatment_unit(name: str) -> str:
     return "one unit"
 
 
-def describe_scale(data: ModelData, estimate) -> EffectScale:
+def describe_scale(data: ModelData, estimate: EffectEstimate) -> EffectScale:
     """The scale for ``estimate`` (an EffectEstimate) of ``data``'s outcome."""
     y = data.frame[data.model_outcome].to_numpy(dtype=float)
     t = data.frame[data.model_treatment].to_numpy(dtype=float)
@@ -92,7 +95,9 @@ def describe_scale(data: ModelData, estimate) -> EffectScale:
     return EffectScale(kind="level", treatment_unit=unit)
 
 
-def _probability(y, t, estimate, unit: str, binary: bool) -> EffectScale:
+def _probability(
+    y: np.ndarray, t: np.ndarray, estimate: EffectEstimate, unit: str, binary: bool
+) -> EffectScale:
     """Percentage points, with the risk and odds ratios at the modelled baseline risk."""
     scale = EffectScale(
         kind="probability", factor=100.0, unit="percentage points", treatment_unit=unit

@@ -89,7 +89,8 @@ def effects_by_group(
     if data.cluster:
         groups = frame["_cluster"].to_numpy()
         fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
-        dof, se_type = len(np.unique(groups)) - 1, f"clustered ({len(np.unique(groups))} groups)"
+        dof = len(np.unique(groups)) - 1
+        se_type = f"clustered by {data.cluster} ({len(np.unique(groups))} groups)"
     else:
         fit = model.fit(cov_type="HC1")
         dof, se_type = len(frame) - x.shape[1], "HC1"

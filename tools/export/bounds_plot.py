@@ -51,9 +51,9 @@ def draw_bounds(
                 fontsize=8,
             )
     ax.axvline(0, color="black", linewidth=1)
-    for value, style, label in ((naive, ":", "raw difference"), (estimate, "--", "estimate")):
-        if value is not None:
-            ax.axvline(value * factor, color="#e9c46a", linestyle=style, label=label)
+    for line, style, label in ((naive, ":", "raw difference"), (estimate, "--", "estimate")):
+        if line is not None:
+            ax.axvline(line * factor, color="#e9c46a", linestyle=style, label=label)
     ax.set_yticks(range(len(bounds)), [LABELS[b.kind] for b in reversed(bounds)])
     ax.set_ylim(-0.7, len(bounds) - 0.2)
     ax.set_xlabel(f"average effect of {treatment} on {outcome} ({scale})")

@@ -52,3 +52,20 @@ def backdoor_set(graph: CausalGraph, treatment: str, outcome: str) -> list[str] 
         if blocks_backdoor(nxg, treatment, outcome, rest):
             chosen = rest
     return chosen
+
+
+def structural_role(graph: nx.DiGraph, name: str, treatment: str, outcome: str) -> str:
+    """The role the graph's edges give ``name`` (confounder, instrument, mediator, ...), so
+    roles read off an edited graph agree with its edges."""
+    if name in nx.descendants(graph, treatment):
+        if name in nx.descendants(graph, outcome):
+            return "collider"
+        return "mediator" if outcome in nx.descendants(graph, name) else "descendant"
+    without_treatment = graph.copy()
+    without_treatment.remove_node(treatment)
+    causes_outcome = name in nx.ancestors(without_treatment, outcome)
+    if name in nx.ancestors(graph, treatment):
+        return "confounder" if causes_outcome else "instrument"
+    if causes_outcome:
+        return "outcome_predictor"
+    return "descendant" if name in nx.descendants(graph, outcome) else "unrelated"

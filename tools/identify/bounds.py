@@ -10,14 +10,15 @@ assumption itself. The numbers come from ``portable_bounds``, whose source the e
 script carries.
 """
 
-from typing import Literal
+from functools import partial
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+import causal_assistant.tools.identify.portable_bounds as pb
 from causal_assistant.tools.errors import InputError
-from causal_assistant.tools.identify import portable_bounds as pb
 from causal_assistant.tools.results import ToolResult, WarningCode
 
 BoundKind = Literal[
@@ -56,6 +57,8 @@ class Bound(BaseModel):
     reading: str
     sign: str  # one sentence: is the sign determined, and by the data or the assumption?
     sign_determined: bool
+    ci_low: float | None = None  # Imbens–Manski 95% interval around the estimated bounds
+    ci_high: float | None = None
 
 
 class BoundsResult(ToolResult):
@@ -69,6 +72,7 @@ class BoundsResult(ToolResult):
     treated_share: float
     n: int
     scale: str  # "percentage points" for a yes/no outcome, "outcome units" otherwise
+    interval_reps: int = 0  # bootstrap draws behind the bounds' intervals
 
 
 class Arms(BaseModel):
@@ -259,7 +263,7 @@ def make_bound(
         parts.append(_assumption_words(kind, treatment, outcome, mtr, mts, instrument))
     assumptions = "; ".join(parts)
     sign, determined = _sign(kind, low, high, binary, mtr)
-    if low is None:
+    if low is None or high is None:
         reading = f"Under '{LABELS[kind]}' no effect fits the data. {sign}"
     else:
         premises = " and ".join(parts)
@@ -269,7 +273,7 @@ def make_bound(
             f"{format_effect(high, binary)}. {sign}"
         )
     return Bound(
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         low=low,
         high=high,
         assumptions=assumptions[0].upper() + assumptions[1:] + ".",
@@ -298,6 +302,8 @@ def bound_effect(
     instrument: str | None = None,
     monotone_instrument: str | None = None,
     miv_direction: int = 1,
+    interval_reps: int = 200,
+    seed: int = 0,
 ) -> BoundsResult:
     """Bounds on the average effect of a yes/no ``treatment`` on a bounded ``outcome``.
 
@@ -307,6 +313,12 @@ def bound_effect(
     raw difference"), which the readings say. ``monotone_instrument`` adds MIV bounds (alone
     and with MTR); ``instrument`` adds Manski's mean-independence IV bounds and, when it,
     the treatment and the outcome are all yes/no, Balke & Pearl's sharp bounds.
+
+    Each bound also gets Imbens & Manski's (2004) 95% interval (``ci_low``, ``ci_high``):
+    bootstrap standard errors of its two limits (``interval_reps`` seeded draws; 0 skips
+    them), widened so the interval covers the true effect wherever it lies in the bounds.
+    For bounds built from maxima and minima over levels (MIV, IV) the limits are not
+    smooth in the data, so there the interval is a guide rather than exact.
     """
     extra = tuple(c for c in (instrument, monotone_instrument) if c)
     arms, rows = _arms(frame, treatment, outcome, treated_level, outcome_range, extra)
@@ -316,37 +328,43 @@ def bound_effect(
     mts = mts_direction or (1 if naive >= 0 else -1)
     binary = arms.source == "binary"
     premise = _range_words(arms, outcome)
-
-    def bound(kind: str, pair, **kw) -> Bound:
-        return make_bound(kind, pair, treatment, outcome, premise, binary, **kw)
-
-    def manski(**kw) -> tuple[float, float] | None:
-        return pb.effect_bounds(pb.potential_means(y, t, arms.low, arms.high, **kw))
-
-    bounds = [
-        bound("no_assumption", manski()),
-        bound("mtr", manski(mtr=mtr), mtr=mtr),
-        bound("mts", manski(mts=mts), mts=mts),
-        bound("mtr_mts", manski(mtr=mtr, mts=mts), mtr=mtr, mts=mts),
-    ]
     notes = []
-    if monotone_instrument:
-        z, note = _levels(rows[monotone_instrument])
-        notes.append(note and f"{monotone_instrument}{note}")
-        for kind, response in (("miv", 0), ("miv_mtr", mtr)):
-            pair = pb.miv_bounds(y, t, z, arms.low, arms.high, miv_direction, mtr=response)
-            bounds.append(
-                bound(kind, pair, mtr=response, mts=miv_direction, instrument=monotone_instrument)
-            )
-    if instrument:
-        z, note = _levels(rows[instrument])
-        notes.append(note and f"{instrument}{note}")
-        pair = pb.iv_mean_independence_bounds(y, t, z, arms.low, arms.high)
-        bounds.append(bound("iv_manski", pair, instrument=instrument))
-        if binary and len(np.unique(z)) == 2:
-            z01 = (z == max(np.unique(z))).astype(int)
-            table = pb.conditional_probabilities(y, t, z01)
-            bounds.append(bound("balke_pearl", pb.balke_pearl_bounds(table), instrument=instrument))
+    levels: dict[str, np.ndarray | None] = {"miv": None, "iv": None}
+    for key, column in (("miv", monotone_instrument), ("iv", instrument)):
+        if column:
+            levels[key], note = _levels(rows[column])
+            notes.append(note and f"{column}{note}")
+
+    compute = partial(
+        pb.bounds_on_rows,
+        y=y,
+        t=t,
+        low=arms.low,
+        high=arms.high,
+        mtr=mtr,
+        mts=mts,
+        miv=levels["miv"],
+        iv=levels["iv"],
+        miv_direction=miv_direction,
+        balke_pearl=binary,
+    )
+    pairs = compute(np.arange(len(y)))
+    spreads = pb.bootstrap_bound_se(compute, len(y), interval_reps, seed) if interval_reps else {}
+    words: dict[str, dict[str, Any]] = {
+        "mtr": {"mtr": mtr},
+        "mts": {"mts": mts},
+        "mtr_mts": {"mtr": mtr, "mts": mts},
+        "miv": {"mts": miv_direction, "instrument": monotone_instrument},
+        "miv_mtr": {"mtr": mtr, "mts": miv_direction, "instrument": monotone_instrument},
+        "iv_manski": {"instrument": instrument},
+        "balke_pearl": {"instrument": instrument},
+    }
+    bounds = []
+    for kind, pair in pairs.items():
+        bound = make_bound(kind, pair, treatment, outcome, premise, binary, **words.get(kind, {}))
+        if pair is not None and kind in spreads:
+            bound.ci_low, bound.ci_high = pb.imbens_manski(*pair, *spreads[kind])
+        bounds.append(bound)
     result = BoundsResult(
         treatment=treatment,
         outcome=outcome,
@@ -358,6 +376,7 @@ def bound_effect(
         treated_share=float(t.mean()),
         n=len(y),
         scale="percentage points" if binary else "outcome units",
+        interval_reps=interval_reps,
     )
     if arms.dropped:
         result.warn(
@@ -367,7 +386,13 @@ def bound_effect(
         )
     result.reading = _overall_reading(result, [n for n in notes if n])
     result.code = _code(
-        treatment, outcome, arms, mtr, mts, instrument, monotone_instrument, miv_direction
+        treatment,
+        outcome,
+        arms,
+        {"mtr": mtr, "mts": mts, "miv_direction": miv_direction, "balke_pearl": binary},
+        instrument,
+        monotone_instrument,
+        (interval_reps, seed),
     )
     return result
 
@@ -375,6 +400,7 @@ def bound_effect(
 def _overall_reading(result: BoundsResult, notes: list[str]) -> str:
     binary = result.range_source == "binary"
     first = result.bounds[0]
+    assert first.low is not None and first.high is not None  # no assumption: never empty
     text = (
         f"With no assumption about the hidden confounding, only that "
         f"{first.assumptions[0].lower() + first.assumptions[1:-1]}, the average effect of "
@@ -405,49 +431,50 @@ def _code(
     treatment: str,
     outcome: str,
     arms: Arms,
-    mtr: int,
-    mts: int,
+    directions: dict,
     instrument: str | None,
     monotone: str | None,
-    miv_direction: int,
+    interval: tuple[int, int],
 ) -> str:
-    """The calls that recompute the bounds in the exported script (``df`` is the data)."""
+    """The calls that recompute the bounds and their intervals in the exported script
+    (``df`` is the data)."""
     columns = list(dict.fromkeys([treatment, outcome, *(c for c in (instrument, monotone) if c)]))
     lines = [
+        "from functools import partial",
+        "",
         f"rows = df[{columns!r}].dropna()",
         f"t = (rows[{treatment!r}] == {arms.treated_value!r}).to_numpy()",
         f"y = rows[{outcome!r}].astype(float).to_numpy()",
         f"low, high = {arms.low!r}, {arms.high!r}",
-        "bounds = {",
-        "    'no_assumption': effect_bounds(potential_means(y, t, low, high)),",
-        f"    'mtr': effect_bounds(potential_means(y, t, low, high, mtr={mtr})),",
-        f"    'mts': effect_bounds(potential_means(y, t, low, high, mts={mts})),",
-        f"    'mtr_mts': effect_bounds(potential_means(y, t, low, high, mtr={mtr}, mts={mts})),",
-        "}",
+        "levels = {}",
     ]
-    if monotone:
-        lines += [
-            f"z = rows[{monotone!r}]",
-            f"if z.nunique() > {MAX_LEVELS}:",
-            "    z = pd.qcut(z, 5, labels=False, duplicates='drop')",
-            f"bounds['miv'] = miv_bounds(y, t, z.to_numpy(), low, high, {miv_direction})",
-            f"bounds['miv_mtr'] = miv_bounds(y, t, z.to_numpy(), low, high, {miv_direction}, "
-            f"mtr={mtr})",
-        ]
-    if instrument:
-        lines += [
-            f"z = rows[{instrument!r}]",
-            f"if z.nunique() > {MAX_LEVELS}:",
-            "    z = pd.qcut(z, 5, labels=False, duplicates='drop')",
-            "bounds['iv_manski'] = iv_mean_independence_bounds(y, t, z.to_numpy(), low, high)",
-        ]
-        if arms.source == "binary":
+    for key, column in (("miv", monotone), ("iv", instrument)):
+        if column:
             lines += [
-                "if z.nunique() == 2:",
-                "    z01 = (z == z.max()).astype(int).to_numpy()",
-                "    bounds['balke_pearl'] = balke_pearl_bounds("
-                "conditional_probabilities(y, t, z01))",
+                f"z = rows[{column!r}]",
+                f"if z.nunique() > {MAX_LEVELS}:",
+                "    z = pd.qcut(z, 5, labels=False, duplicates='drop')",
+                f"levels[{key!r}] = z.to_numpy()",
             ]
+    lines += [
+        "",
+        "",
+        "compute = partial(",
+        "    bounds_on_rows, y=y, t=t, low=low, high=high,",
+        f"    mtr={directions['mtr']}, mts={directions['mts']},",
+        "    miv=levels.get('miv'), iv=levels.get('iv'),",
+        f"    miv_direction={directions['miv_direction']},",
+        f"    balke_pearl={directions['balke_pearl']},",
+        ")",
+        "bounds = compute(np.arange(len(y)))",
+    ]
+    reps, seed = interval
+    if reps:
+        lines += [
+            f"spreads = bootstrap_bound_se(compute, len(y), {reps}, {seed})",
+            "intervals = {k: imbens_manski(*bounds[k], *spreads[k]) for k in spreads "
+            "if bounds[k] is not None}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -5,7 +5,7 @@ Wraps DoWhy's identifier and says, in the user's variable names, which design ap
 nothing applies, why and what would fix it.
 """
 
-from typing import Literal
+from typing import Literal, get_args
 
 import networkx as nx
 from pydantic import PrivateAttr
@@ -17,6 +17,7 @@ from causal_assistant.tools.model.graphs import CausalGraph
 from causal_assistant.tools.results import ToolResult, WarningCode
 
 Design = Literal["backdoor", "frontdoor", "iv", "none"]
+DESIGNS: tuple[Design, ...] = get_args(Design)
 
 
 class IdentificationResult(ToolResult):

@@ -11,21 +11,31 @@ treatment effect E[Y(1)] - E[Y(0)], or ``None`` when the data contradict the ass
 (their identified set is empty).
 """
 
+import warnings
+
 import numpy as np
-from scipy.optimize import linprog
+from scipy import stats
+from scipy.optimize import brentq, linprog
 
 
-def potential_means(y, t, low, high, mtr=0, mts=0):
+def arm_moments(y, t):
+    """(share treated, mean outcome of the treated, of the untreated): what every bound on
+    the same rows starts from, computed once for all of them."""
+    y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=bool)
+    return t.mean(), y[t].mean(), y[~t].mean()
+
+
+def potential_means(y, t, low, high, mtr=0, mts=0, moments=None):
     """Bounds on E[Y(1)] and E[Y(0)] (Manski 1990; Manski & Pepper 2000), or None.
 
     The data fix each arm's own mean; the unknowns are E[Y(1) | T=0] and E[Y(0) | T=1],
     which lie in [low, high] with no assumption. ``mtr`` = +1 adds monotone treatment
     response (Y(1) >= Y(0) for every unit), -1 the reverse. ``mts`` = +1 adds monotone
     treatment selection (E[Y(s) | T=1] >= E[Y(s) | T=0] for s = 0, 1: the treated would
-    have done at least as well either way), -1 the reverse.
+    have done at least as well either way), -1 the reverse. ``moments``: ``arm_moments``
+    of these rows, when the caller has them.
     """
-    y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=bool)
-    p, m1, m0 = t.mean(), y[t].mean(), y[~t].mean()
+    p, m1, m0 = arm_moments(y, t) if moments is None else moments
     y1_untreated, y0_treated = [low, high], [low, high]
     if mtr > 0:  # the untreated's Y(1) is at least their Y(0); the treated's Y(0) at most Y(1)
         y1_untreated[0], y0_treated[1] = m0, m1
@@ -198,7 +208,87 @@ def lee_bounds(y, t, observed):
     return float(low), float(high), float(share), 0
 
 
+def all_bounds(y, t, low, high, mtr, mts, miv=None, miv_direction=1, iv=None, balke_pearl=False):
+    """Every bound the data and the named columns allow, keyed by kind: no assumption,
+    monotone response and selection (alone and together); with ``miv`` (levels of a
+    monotone instrument) the MIV bounds; with ``iv`` (levels of an instrument) Manski's IV
+    bounds and, with ``balke_pearl`` (all three yes/no), Balke & Pearl's."""
+    y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=bool)
+    arms = arm_moments(y, t)
+    found = {
+        "no_assumption": effect_bounds(potential_means(y, t, low, high, moments=arms)),
+        "mtr": effect_bounds(potential_means(y, t, low, high, mtr=mtr, moments=arms)),
+        "mts": effect_bounds(potential_means(y, t, low, high, mts=mts, moments=arms)),
+        "mtr_mts": effect_bounds(potential_means(y, t, low, high, mtr=mtr, mts=mts, moments=arms)),
+    }
+    if miv is not None:
+        found["miv"] = miv_bounds(y, t, miv, low, high, miv_direction)
+        found["miv_mtr"] = miv_bounds(y, t, miv, low, high, miv_direction, mtr=mtr)
+    if iv is not None:
+        found["iv_manski"] = iv_mean_independence_bounds(y, t, iv, low, high)
+        levels = np.unique(iv)
+        if balke_pearl and len(levels) == 2:
+            z01 = (np.asarray(iv) == levels[-1]).astype(int)
+            found["balke_pearl"] = balke_pearl_bounds(conditional_probabilities(y, t, z01))
+    return found
+
+
+def bounds_on_rows(index, y, t, low, high, mtr, mts, miv=None, iv=None, **options):
+    """``all_bounds`` on the rows ``index`` selects (the whole data or a resample): a plain
+    function rather than a closure, so the exported script can hand it to the bootstrap."""
+    return all_bounds(
+        y[index],
+        t[index],
+        low,
+        high,
+        mtr,
+        mts,
+        miv=None if miv is None else miv[index],
+        iv=None if iv is None else iv[index],
+        **options,
+    )
+
+
+def bootstrap_bound_se(compute, n, reps=200, seed=0):
+    """Bootstrap standard errors of each bound's two limits: ``compute(rows)`` returns
+    ``all_bounds`` on the resampled row indices. Draws where a bound is empty (or a
+    resample lacks an arm) are left out of that bound's spread. Seeded: the same draws on
+    any machine."""
+    rng = np.random.default_rng(seed)
+    draws: dict = {}
+    for _ in range(reps):
+        rows = rng.integers(0, n, n)
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # a resample without an arm
+            for kind, pair in compute(rows).items():
+                if pair is not None and np.all(np.isfinite(pair)):
+                    draws.setdefault(kind, []).append(pair)
+    return {
+        kind: tuple(float(v) for v in np.std(np.array(pairs), axis=0, ddof=1))
+        for kind, pairs in draws.items()
+        if len(pairs) > 1
+    }
+
+
+def imbens_manski(low, high, se_low, se_high, level=0.95):
+    """Imbens & Manski's (2004) interval for the effect inside estimated bounds: it covers
+    every point of the identified set with probability ``level``. The critical value c
+    solves Phi(c + width / max(se)) - Phi(-c) = level, so it runs from the one-sided value
+    (1.645 at 95%) for wide bounds to the two-sided one (1.96) as they shrink to a point."""
+    spread = max(se_low, se_high)
+    if spread <= 0:
+        return float(low), float(high)
+    width = max(high - low, 0.0) / spread
+    c = brentq(
+        lambda c: stats.norm.cdf(c + width) - stats.norm.cdf(-c) - level,
+        0.0,
+        stats.norm.ppf(1 - (1 - level) / 2) + 1.0,
+    )
+    return float(low - c * se_low), float(high + c * se_high)
+
+
 PORTABLE_FUNCTIONS = (
+    arm_moments,
     potential_means,
     effect_bounds,
     level_means,
@@ -209,4 +299,8 @@ PORTABLE_FUNCTIONS = (
     conditional_probabilities,
     trimmed_mean,
     lee_bounds,
+    all_bounds,
+    bounds_on_rows,
+    bootstrap_bound_se,
+    imbens_manski,
 )

@@ -9,7 +9,7 @@ something downstream of the treatment, poor overlap of propensity scores, and sa
 small to support the model.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import networkx as nx
 import numpy as np
@@ -23,20 +23,19 @@ from causal_assistant.tools.estimate.overlap import check_overlap
 from causal_assistant.tools.identify.adjustment import backdoor_set, blocks_backdoor
 from causal_assistant.tools.model.discovery import (
     BlockMatrix,
-    BlockTest,
+    DiscreteAwareTests,
     encode,
     format_p,
-    g_test,
-    is_discrete,
 )
 from causal_assistant.tools.model.graphs import CausalGraph
-from causal_assistant.tools.refute.portable_refute import holm, implied_independences
+from causal_assistant.tools.model.independence import ALPHA as INDEPENDENCE_ALPHA
+from causal_assistant.tools.model.independence import contradicted, holm
+from causal_assistant.tools.refute.portable_refute import implied_independences
 from causal_assistant.tools.results import ToolResult, WarningCode
 
 ALPHA = 0.05
 MAX_TESTS = 40
 TEST_ROWS = 20_000
-MIN_CONFLICT_R = 0.05
 STRONG_R = 0.1
 MIN_SCREEN_R = 0.05
 SCREEN_RATIO = 1 / 3
@@ -83,7 +82,11 @@ class CritiqueResult(ToolResult):
 
 
 def screened_off(
-    matrix: BlockMatrix, name: str, anchor: str, given: list[str], alpha: float = 0.01
+    matrix: BlockMatrix | DiscreteAwareTests,
+    name: str,
+    anchor: str,
+    given: list[str],
+    alpha: float = 0.01,
 ) -> str | None:
     """Evidence that ``name`` is downstream of ``given[0]`` (the treatment): ``anchor``, a
     known cause of it, is associated with ``name`` but not once ``given`` is held fixed (the
@@ -107,7 +110,7 @@ def screened_off(
 
 
 def across(
-    matrix: BlockMatrix,
+    matrix: BlockMatrix | DiscreteAwareTests,
     name: str,
     anchor: str,
     treatment: str,
@@ -172,7 +175,7 @@ def critique_graph(
     adjustment_set: list[str] | None = None,
     *,
     seed: int = 0,
-    alpha: float = ALPHA,
+    alpha: float = INDEPENDENCE_ALPHA,
     max_tests: int = MAX_TESTS,
 ) -> CritiqueResult:
     """Test what ``graph`` implies on ``df`` and check the adjustment for the effect of
@@ -195,7 +198,7 @@ def critique_graph(
     result.n_rows = len(frame)
     matrix = BlockMatrix(encode(frame, {n: kinds[n] for n in observed}))
     nxg = graph.to_networkx()
-    _test_implied(result, frame, matrix, nxg, observed, kinds, treatment, outcome, alpha, max_tests)
+    _test_implied(result, matrix, nxg, observed, treatment, outcome, alpha, max_tests)
     chosen = (
         backdoor_set(graph, treatment, outcome) if adjustment_set is None else list(adjustment_set)
     )
@@ -243,31 +246,11 @@ def _implied(graph: nx.DiGraph, observed: list[str]) -> list[tuple[str, str, lis
     return [(x, y, list(given)) for x, y, given in implied_independences(marked)]
 
 
-def _ci_test(
-    frame: pd.DataFrame,
-    matrix: BlockMatrix,
-    kinds: dict[str, str],
-    x: str,
-    y: str,
-    given: list[str],
-) -> BlockTest:
-    """G-test when everything is discrete with few levels and the strata are well filled;
-    partial correlation (categories as indicator blocks) otherwise."""
-    involved = [x, y, *given]
-    if all(is_discrete(frame[n], kinds[n]) for n in involved):
-        cells = int(np.prod([frame[n].nunique() for n in involved]))
-        if len(frame) >= 5 * cells:
-            return g_test(frame.astype(str), x, y, given)
-    return matrix.test(x, y, given)
-
-
 def _test_implied(
     result: CritiqueResult,
-    frame: pd.DataFrame,
     matrix: BlockMatrix,
     graph: nx.DiGraph,
     observed: list[str],
-    kinds: dict[str, str],
     treatment: str,
     outcome: str,
     alpha: float,
@@ -285,7 +268,7 @@ def _test_implied(
     chosen = sorted(implied, key=priority, reverse=True)[:max_tests]
     tests = []
     for x, y, given in chosen:
-        found = _ci_test(frame, matrix, kinds, x, y, given)
+        found = matrix.independence(x, y, given)
         tests.append(
             IndependenceTest(
                 x=x,
@@ -299,9 +282,9 @@ def _test_implied(
         )
     for test, adjusted in zip(tests, holm([t.p_value for t in tests]), strict=True):
         test.p_adjusted = float(adjusted)
-        test.conflict = bool(adjusted < alpha and abs(test.r) >= MIN_CONFLICT_R)
+        test.conflict = contradicted(test.p_adjusted, test.r, alpha)
         if test.conflict:
-            given = f" given {', '.join(test.given)}" if test.given else ""
+            held = f" given {', '.join(test.given)}" if test.given else ""
             what = "partial corr" if test.test != "gsq" else "G-test effect"
             statistic = (
                 f"{what} {test.r:+.2f}, {format_p(test.p_value)} "
@@ -311,7 +294,7 @@ def _test_implied(
                 WarningCode.GRAPH_DATA_CONFLICT,
                 [test.x, test.y],
                 statistic,
-                f"The graph implies {test.x} and {test.y} are independent{given}, but "
+                f"The graph implies {test.x} and {test.y} are independent{held}, but "
                 f"the data show dependence ({statistic}): an edge between them or a "
                 "common cause is missing.",
             )
@@ -385,7 +368,7 @@ def _screen_frame(df: pd.DataFrame, columns: list[str], seed: int) -> pd.DataFra
 def _check_unadjusted(
     result: CritiqueResult,
     df: pd.DataFrame,
-    kinds: dict[str, str],
+    kinds: Mapping[str, str],
     graph: CausalGraph,
     nxg: nx.DiGraph,
     treatment: str,
@@ -393,7 +376,7 @@ def _check_unadjusted(
     adjustment: list[str],
     anchors: list[str],
     seed: int,
-    adjusted: list[str] = (),
+    adjusted: Sequence[str] = (),
 ) -> None:
     """Columns outside the adjustment set that the data tie strongly to both treatment
     (given the set less any flagged member) and outcome (given treatment and that set),
@@ -436,7 +419,7 @@ def _check_unadjusted(
 def _check_support(
     result: CritiqueResult,
     df: pd.DataFrame,
-    kinds: dict[str, str],
+    kinds: Mapping[str, str],
     treatment: str,
     adjustment: list[str],
     seed: int,

@@ -11,8 +11,8 @@ the depth of conditioning is capped, so a proposal stays interactive.
 
 import math
 import time
-from collections.abc import Sequence
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -23,6 +23,7 @@ from causallearn.utils.PCUtils.BackgroundKnowledge import BackgroundKnowledge
 from pydantic import BaseModel
 from scipy import stats
 
+import causal_assistant.tools.model.independence as independence
 from causal_assistant.tools.results import ToolResult, WarningCode
 
 Algorithm = Literal["pc", "fci", "ges", "lingam"]
@@ -39,13 +40,13 @@ GES_MAX_ROWS = 1000
 LINGAM_MAX_VARS = 12
 LINGAM_MIN_WEIGHT = 0.05
 GAUSSIAN_P = 0.001
-BLOCK_TEST = "block_fisherz"
+BLOCK_TEST = independence.CANONICAL_TEST
 
 
 # --------------------------------------------------------------------------- encoding
 
 
-def encode(df: pd.DataFrame, kinds: dict[str, str]) -> dict[str, np.ndarray]:
+def encode(df: pd.DataFrame, kinds: Mapping[str, str]) -> dict[str, np.ndarray]:
     """One numeric block per column: the value itself, or one indicator per category.
 
     Categories get an indicator for each of their most common levels but the most common
@@ -100,95 +101,54 @@ def format_p(p: float) -> str:
     return "p<0.001" if p < 0.001 else f"p={p:.3f}"
 
 
-def _inverse_sqrt(matrix: np.ndarray) -> np.ndarray:
-    """M^{-1/2} on the non-degenerate part (dummies of one category can be collinear)."""
-    values, vectors = np.linalg.eigh(matrix)
-    keep = values > 1e-10 * max(values.max(), 1e-300)
-    return vectors[:, keep] @ np.diag(values[keep] ** -0.5) @ vectors[:, keep].T
+class BlockMatrix:
+    """Encoded blocks with what their tests share (correlation matrix, level codes), so
+    many tests share one computation."""
+
+    def __init__(self, blocks: dict[str, np.ndarray]) -> None:
+        self.names = list(blocks)
+        self.inputs = independence.ci_inputs(blocks)
+        self.columns: dict[str, list[int]] = self.inputs["index"]
+        self.corr: np.ndarray = self.inputs["corr"]
+        self.n: int = self.inputs["n"]
+
+    def test(self, x: str, y: str, given: Sequence[str] = ()) -> BlockTest:
+        """The linear (canonical-correlation) test, whatever the variables' types."""
+        z = [c for name in given for c in self.columns[name]]
+        return block_test_from_corr(self.corr, self.columns[x], self.columns[y], z, self.n)
+
+    def independence(self, x: str, y: str, given: Sequence[str] = ()) -> BlockTest:
+        """The shared conditional-independence test (``tools.model.independence``): the
+        G-test for discrete variables, the canonical test otherwise."""
+        return BlockTest(**independence.independence_test(self.inputs, x, y, list(given)))
 
 
 def block_test_from_corr(
     corr: np.ndarray, x: list[int], y: list[int], z: list[int], n: int
 ) -> BlockTest:
-    """Bartlett's test that every canonical correlation of x and y given z is zero.
-
-    With one column each it is the partial-correlation (Fisher z) test; with indicator
-    blocks it tests a category as a whole, which is why mixed data need no recoding.
-    """
-    a = x + y
-    s = corr[np.ix_(a, a)]
-    if z:
-        s_az = corr[np.ix_(a, z)]
-        s = s - s_az @ np.linalg.pinv(corr[np.ix_(z, z)]) @ s_az.T
-    p, q = len(x), len(y)
-    sxx, syy, sxy = s[:p, :p], s[p:, p:], s[:p, p:]
-    if np.trace(sxx) < 1e-10 or np.trace(syy) < 1e-10:
-        return BlockTest(test=BLOCK_TEST, r=0.0, statistic=0.0, dof=p * q, p_value=1.0, n=n)
-    rho = np.linalg.svd(_inverse_sqrt(sxx) @ sxy @ _inverse_sqrt(syy), compute_uv=False)
-    rho = np.clip(rho, 0.0, 1 - 1e-12)
-    m = max(n - 1 - len(z) - (p + q + 1) / 2, 1.0)
-    statistic = float(-m * np.sum(np.log(1 - rho**2)))
-    r = float(sxy[0, 0] / np.sqrt(sxx[0, 0] * syy[0, 0])) if p == q == 1 else float(rho[0])
-    return BlockTest(
-        test=BLOCK_TEST,
-        r=r,
-        statistic=statistic,
-        dof=p * q,
-        p_value=float(stats.chi2.sf(statistic, p * q)),
-        n=n,
-    )
+    """Bartlett's test that every canonical correlation of x and y given z is zero."""
+    return BlockTest(**independence.canonical_test(corr, x, y, z, n))
 
 
-def g_test(df: pd.DataFrame, x: str, y: str, given: Sequence[str] = ()) -> BlockTest:
-    """The G (likelihood-ratio) test of x and y within every stratum of ``given``, for
-    discrete columns, where a linear test would miss a non-monotone dependence."""
-    statistic, dof = 0.0, 0
-    strata = df.groupby(list(given), observed=True) if given else [((), df)]
-    for _, stratum in strata:
-        table = pd.crosstab(stratum[x], stratum[y]).to_numpy(dtype=float)
-        if min(table.shape) < 2:
-            continue
-        expected = table.sum(1, keepdims=True) * table.sum(0, keepdims=True) / table.sum()
-        seen = table > 0
-        statistic += 2 * float(np.sum(table[seen] * np.log(table[seen] / expected[seen])))
-        dof += (table.shape[0] - 1) * (table.shape[1] - 1)
-    levels = min(df[x].nunique(), df[y].nunique()) - 1
-    r = float(np.sqrt(statistic / (len(df) * max(levels, 1)))) if len(df) else 0.0
-    p_value = float(stats.chi2.sf(statistic, dof)) if dof else 1.0
-    return BlockTest(test="gsq", r=r, statistic=statistic, dof=dof, p_value=p_value, n=len(df))
+class DiscreteAwareTests:
+    """``BlockMatrix.independence`` behind ``BlockMatrix.test``'s signature, for the screens."""
 
-
-class BlockMatrix:
-    """Encoded blocks with their correlation matrix, so many tests share one computation."""
-
-    def __init__(self, blocks: dict[str, np.ndarray]) -> None:
-        self.names = list(blocks)
-        self.columns: dict[str, list[int]] = {}
-        start = 0
-        for name, block in blocks.items():
-            self.columns[name] = list(range(start, start + block.shape[1]))
-            start += block.shape[1]
-        data = np.hstack([blocks[name] for name in self.names])
-        self.n = data.shape[0]
-        std = data.std(0)
-        centred = (data - data.mean(0)) / np.where(std > 0, std, 1.0)
-        self.corr = centred.T @ centred / max(self.n, 1)
-        np.fill_diagonal(self.corr, np.where(std > 0, 1.0, 0.0))
+    def __init__(self, matrix: BlockMatrix) -> None:
+        self.matrix = matrix
 
     def test(self, x: str, y: str, given: Sequence[str] = ()) -> BlockTest:
-        z = [c for name in given for c in self.columns[name]]
-        return block_test_from_corr(self.corr, self.columns[x], self.columns[y], z, self.n)
+        return self.matrix.independence(x, y, given)
 
 
-class _BlockFisherZ(CIT_Base):
+class _BlockFisherZ(CIT_Base):  # type: ignore[misc]  # causal-learn ships no types
     """causal-learn adapter: node i of the data stands for the columns ``blocks[i]`` of
     ``expanded``; registered so PC and FCI can run on mixed data with categories."""
 
     def __init__(
         self,
         data: np.ndarray,
-        expanded: np.ndarray | None = None,
-        blocks: list[list[int]] | None = None,
+        expanded: np.ndarray,
+        blocks: list[list[int]],
         **kwargs: object,
     ) -> None:
         super().__init__(data, **kwargs)
@@ -388,7 +348,7 @@ def non_gaussian_noise(data: np.ndarray) -> bool:
 
 def discover(
     df: pd.DataFrame,
-    kinds: dict[str, str],
+    kinds: Mapping[str, str],
     knowledge: Knowledge | None = None,
     *,
     algorithm: Algorithm | Literal["auto"] = "auto",
@@ -479,7 +439,16 @@ def discover(
     return result
 
 
-def _run_pc(data, names, test, knowledge, alpha, max_depth, seed, test_args) -> np.ndarray:
+def _run_pc(
+    data: np.ndarray,
+    names: list[str],
+    test: str,
+    knowledge: Knowledge,
+    alpha: float,
+    max_depth: int,
+    seed: int,
+    test_args: dict[str, Any],
+) -> np.ndarray:
     from causallearn.search.ConstraintBased.PC import pc
 
     graph = pc(
@@ -498,7 +467,16 @@ def _run_pc(data, names, test, knowledge, alpha, max_depth, seed, test_args) -> 
     return graph.G.graph
 
 
-def _run_fci(data, names, test, knowledge, alpha, max_depth, seed, test_args) -> np.ndarray:
+def _run_fci(
+    data: np.ndarray,
+    names: list[str],
+    test: str,
+    knowledge: Knowledge,
+    alpha: float,
+    max_depth: int,
+    seed: int,
+    test_args: dict[str, Any],
+) -> np.ndarray:
     from causallearn.search.ConstraintBased.FCI import fci
 
     graph, _ = fci(
@@ -514,14 +492,32 @@ def _run_fci(data, names, test, knowledge, alpha, max_depth, seed, test_args) ->
     return graph.graph
 
 
-def _run_ges(data, names, test, knowledge, alpha, max_depth, seed, test_args) -> np.ndarray:
+def _run_ges(
+    data: np.ndarray,
+    names: list[str],
+    test: str,
+    knowledge: Knowledge,
+    alpha: float,
+    max_depth: int,
+    seed: int,
+    test_args: dict[str, Any],
+) -> np.ndarray:
     from causallearn.search.ScoreBased.GES import ges
 
     standardised = (data - data.mean(0)) / (data.std(0) + 1e-12)
     return ges(standardised, score_func="local_score_BIC", node_names=names)["G"].graph
 
 
-def _run_lingam(data, names, test, knowledge, alpha, max_depth, seed, test_args) -> np.ndarray:
+def _run_lingam(
+    data: np.ndarray,
+    names: list[str],
+    test: str,
+    knowledge: Knowledge,
+    alpha: float,
+    max_depth: int,
+    seed: int,
+    test_args: dict[str, Any],
+) -> np.ndarray:
     """DirectLiNGAM's weights as causal-learn's endpoint matrix (j -> i when B[i, j] != 0)."""
     from causallearn.search.FCMBased.lingam import DirectLiNGAM
 

@@ -14,7 +14,7 @@ the data can test the part of that argument that is testable and nothing more:
 A proposal that fails its check is reported as failing and is not used.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import networkx as nx
@@ -25,7 +25,7 @@ from causal_assistant.tools.data.intake import UNUSABLE_KINDS, DatasetProfile
 from causal_assistant.tools.identify.adjustment import backdoor_set
 from causal_assistant.tools.model.discovery import BlockMatrix, encode, format_p
 from causal_assistant.tools.model.graphs import CausalGraph
-from causal_assistant.tools.model.instruments import WEAK_F, _first_stage
+from causal_assistant.tools.model.instruments import WEAK_F, first_stage_candidate
 from causal_assistant.tools.results import ToolResult, WarningCode
 
 ALPHA = 0.05
@@ -98,7 +98,7 @@ def check_proposals(
 
 
 def _confounders(
-    graph: CausalGraph, treatment: str, outcome: str, kinds: dict[str, str]
+    graph: CausalGraph, treatment: str, outcome: str, kinds: Mapping[str, str]
 ) -> list[str]:
     """The graph's adjustment set, or the treatment's observed parents when the graph has
     no observed one (a latent confounder)."""
@@ -110,14 +110,14 @@ def _confounders(
 
 def _instrument(
     df: pd.DataFrame,
-    kinds: dict[str, str],
+    kinds: Mapping[str, str],
     name: str,
     treatment: str,
     outcome: str,
     given: list[str],
     downstream: bool,
 ) -> ProposalCheck:
-    stage = _first_stage(df, kinds, name, ["data"], treatment, outcome, given)
+    stage = first_stage_candidate(df, kinds, name, ["data"], treatment, outcome, given)
     held = f" given {', '.join(given)}" if given else ""
     strong = stage.first_stage_f >= WEAK_F and not downstream
     if downstream:
@@ -147,7 +147,7 @@ def _instrument(
 
 def _negative_control(
     df: pd.DataFrame,
-    kinds: dict[str, str],
+    kinds: Mapping[str, str],
     kind: CheckKind,
     name: str,
     treatment: str,

@@ -183,7 +183,8 @@ MAX_GRAPH_EDGES = 20_000
 
 def _sniff_format(text: str) -> GraphFormat:
     """DOT, GML or an edge list, in time linear in the text."""
-    body = text[_LEADING_COMMENTS.match(text).end() :]
+    leading = _LEADING_COMMENTS.match(text)
+    body = text[leading.end() :] if leading else text
     if _DOT_START.match(body):
         return "dot"
     position = 0
@@ -317,6 +318,7 @@ def _edge_line(line: str, number: int) -> list[str]:
     position = 0
     while position < len(line):
         match = _EDGE_TOKEN.match(line, position)
+        assert match is not None  # the last alternative takes any character left over
         position = match.end()
         kind = match.lastgroup
         if kind is None:
@@ -386,6 +388,11 @@ def _edge_list_name(name: str) -> str:
 
 
 # --------------------------------------------------------------------------- DOT
+# Our own parser, not pydot: measured with pydot 4.0.1 (2 shared cores), 100 edges take
+# 0.19 s (0.003 s here) and 100 edges in ``to_dot``'s form, with attributes, 0.44 s
+# (0.005 s); and pydot's pyparsing grammar is exponential in brace nesting: 50 characters
+# of ``{ { ... a -> b ... } }`` 8 deep take 2.0 s, 10 deep 22 s. A pre-check could cap the
+# nesting, but a realistic graph alone is over the 0.3 s an interactive edit can spend.
 
 
 @dataclass(frozen=True)
@@ -723,7 +730,7 @@ def mark_post_treatment(graph: CausalGraph, node: str) -> CausalGraph:
     return _with(graph, post_treatment=[*graph.post_treatment, node])
 
 
-def _with(graph: CausalGraph, **changes: list) -> CausalGraph:
+def _with(graph: CausalGraph, **changes: list[str] | list[Edge]) -> CausalGraph:
     """A revalidated copy, so edits get the same completion and de-duplication as parsing."""
     fields = {name: list(getattr(graph, name)) for name in CausalGraph.model_fields}
     return CausalGraph(**{**fields, **changes})

@@ -9,7 +9,8 @@ assumption the user must own. A front-door set is the other escape: mediators th
 all of the effect and share no hidden cause with the treatment.
 """
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 import networkx as nx
 import numpy as np
@@ -123,12 +124,13 @@ def suggest_instruments(
     others = [c for c in kinds if c not in {treatment, outcome, *after, *from_graph}]
     candidates = {name: ["graph"] for name in from_graph if name in kinds}
     anchors = [p for p in nxg.predecessors(treatment) if p in kinds]
+    shared = _SharedMatrix(df, kinds, [treatment, outcome, *others, *conditioning, *anchors])
     for name in others:
-        if _data_candidate(df, kinds, name, treatment, outcome, conditioning, anchors):
+        if _data_candidate(shared, name, treatment, outcome, conditioning, anchors):
             candidates[name] = ["data"]
     for name, sources in candidates.items():
         result.candidates.append(
-            _first_stage(
+            first_stage_candidate(
                 df, kinds, name, sources, treatment, outcome, [c for c in conditioning if c != name]
             )
         )
@@ -183,15 +185,43 @@ def _observed_ancestors(graph: CausalGraph, treatment: str, outcome: str) -> lis
 
 
 def _design(
-    df: pd.DataFrame, kinds: dict[str, str], columns: list[str]
+    df: pd.DataFrame, kinds: Mapping[str, str], columns: list[str]
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     frame = df[columns].dropna()
     return frame, encode(frame, {c: kinds[c] for c in columns})
 
 
+class _SharedMatrix:
+    """One correlation matrix over every screened column, built once, for each candidate's
+    tests whose columns are complete on the same rows as all of them (the usual case, where
+    nothing is missing): a candidate's correlations are then a block of it, so the screen
+    does not re-encode and re-correlate the whole table per candidate (minutes at 1M rows).
+    A candidate whose columns keep more rows gets a matrix of its own, as before."""
+
+    def __init__(self, df: pd.DataFrame, kinds: Mapping[str, str], columns: list[str]) -> None:
+        self.df, self.kinds = df, kinds
+        self.columns = list(dict.fromkeys(columns))
+        self.present = {c: df[c].notna().to_numpy() for c in self.columns}
+        self.n_all = self._rows(self.columns)
+        self._matrix: BlockMatrix | None = None
+
+    def _rows(self, columns: list[str]) -> int:
+        return int(np.logical_and.reduce([self.present[c] for c in columns]).sum())
+
+    def matrix(self, used: list[str]) -> tuple[int, BlockMatrix | None]:
+        """(rows complete on ``used``, their matrix; None below 30 rows)."""
+        rows = self._rows(used)
+        if rows < 30:
+            return rows, None
+        if rows != self.n_all:
+            return rows, BlockMatrix(_design(self.df, self.kinds, used)[1])
+        if self._matrix is None:
+            self._matrix = BlockMatrix(_design(self.df, self.kinds, self.columns)[1])
+        return rows, self._matrix
+
+
 def _data_candidate(
-    df: pd.DataFrame,
-    kinds: dict[str, str],
+    shared: _SharedMatrix,
     name: str,
     treatment: str,
     outcome: str,
@@ -204,10 +234,9 @@ def _data_candidate(
     treatment alone passes the first two tests too."""
     given = [c for c in conditioning if c != name]
     used = list(dict.fromkeys([treatment, outcome, name, *given, *anchors]))
-    frame, blocks = _design(df, kinds, used)
-    if len(frame) < 30:
+    _, matrix = shared.matrix(used)
+    if matrix is None:
         return False
-    matrix = BlockMatrix(blocks)
     if any(screened_off(matrix, name, a, [treatment]) for a in anchors):
         return False
     return (
@@ -216,14 +245,14 @@ def _data_candidate(
     )
 
 
-def _ols(y: np.ndarray, blocks: list[np.ndarray]):
+def _ols(y: np.ndarray, blocks: list[np.ndarray]) -> Any:  # a statsmodels results object
     x = sm.add_constant(np.hstack(blocks), has_constant="add") if blocks else np.ones((len(y), 1))
     return sm.OLS(y, x).fit()
 
 
-def _first_stage(
+def first_stage_candidate(
     df: pd.DataFrame,
-    kinds: dict[str, str],
+    kinds: Mapping[str, str],
     name: str,
     sources: list,
     treatment: str,
@@ -267,7 +296,7 @@ def _first_stage(
 
 
 def _joint_f(
-    df: pd.DataFrame, kinds: dict[str, str], names: list[str], treatment: str, given: list[str]
+    df: pd.DataFrame, kinds: Mapping[str, str], names: list[str], treatment: str, given: list[str]
 ) -> float:
     given = [g for g in given if g not in names]
     _, blocks = _design(df, kinds, [treatment, *names, *given])

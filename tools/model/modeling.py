@@ -20,6 +20,7 @@ for), and its evidence says so.
 """
 
 import re
+from collections.abc import Mapping
 from typing import Literal
 
 import networkx as nx
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from causal_assistant.tools.data.intake import UNUSABLE_KINDS, DatasetProfile
+from causal_assistant.tools.data.intake import TIME_TOKENS, UNUSABLE_KINDS, DatasetProfile
 from causal_assistant.tools.model.badcontrols import (
     computed_from_treatment,
     outcome_function,
@@ -35,16 +36,18 @@ from causal_assistant.tools.model.badcontrols import (
     stem,
     treatment_function,
 )
+from causal_assistant.tools.model.context_timing import timing_from_context
 from causal_assistant.tools.model.critique import across, screened_off, settle_anchors
 from causal_assistant.tools.model.discovery import (
     BlockMatrix,
     BlockTest,
     DiscoveryResult,
+    DiscreteAwareTests,
     Knowledge,
     discover,
     encode,
 )
-from causal_assistant.tools.model.graphs import CausalGraph, Edge
+from causal_assistant.tools.model.graphs import CausalGraph, Edge, EdgeSource
 from causal_assistant.tools.results import ToolResult, WarningCode
 
 RoleName = Literal[
@@ -136,7 +139,7 @@ FIXED_WORDS = {
 # after the outcome unless the outcome is itself about death: death ends follow-up
 DEATH_WORDS = {"death", "died", "dead", "deceased", "mortality", "die", "dies", "survival"}
 # a column named only by one of these is the calendar, which no treatment changes
-TIME_WORDS = {"year", "yr", "wave", "period", "time", "month", "quarter", "week", "round"}
+TIME_WORDS = TIME_TOKENS
 AGE_AT = re.compile(r"(?:^|[_\W])(?:at|age)[_\W]?(\d{1,2})(?:$|[_\W])", re.IGNORECASE)
 TIME_ZERO = re.compile(r"(?:^|[_\W])(?:t|time|wave|visit)?0$")
 
@@ -223,6 +226,11 @@ def timing_hint(name: str, treatment: str, outcome: str) -> tuple[Timing, str]:
     return "unknown", ""
 
 
+def _is_period(name: str, profile: DatasetProfile) -> bool:
+    tokens = set(_tokens(name))
+    return bool(tokens) and tokens <= TIME_WORDS and profile.column(name).kind == "categorical"
+
+
 def _monotone(df: pd.DataFrame, a: str, b: str) -> float:
     """Absolute rank correlation of two numeric columns (1 for a monotone transform)."""
     pair = df[[a, b]].dropna()
@@ -235,10 +243,16 @@ def _monotone(df: pd.DataFrame, a: str, b: str) -> float:
 
 
 def propose_graph(
-    df: pd.DataFrame, profile: DatasetProfile, treatment: str, outcome: str, seed: int = 0
+    df: pd.DataFrame,
+    profile: DatasetProfile,
+    treatment: str,
+    outcome: str,
+    seed: int = 0,
+    context: str | None = None,
 ) -> ModelingResult:
-    """A graph over the usable columns, with each column's role relative to the question."""
-    proposal = _Proposal(df, profile, treatment, outcome, seed)
+    """A graph over the usable columns, with each column's role relative to the question;
+    ``context``, the user's description of the data, says when columns were measured."""
+    proposal = _Proposal(df, profile, treatment, outcome, seed, context)
     return proposal.run()
 
 
@@ -246,9 +260,17 @@ class _Proposal:
     """The steps of one proposal, sharing the prepared data and the collected evidence."""
 
     def __init__(
-        self, df: pd.DataFrame, profile: DatasetProfile, treatment: str, outcome: str, seed: int
+        self,
+        df: pd.DataFrame,
+        profile: DatasetProfile,
+        treatment: str,
+        outcome: str,
+        seed: int,
+        context: str | None = None,
     ) -> None:
         self.df, self.profile, self.t, self.y, self.seed = df, profile, treatment, outcome, seed
+        self.context = context
+        self.described = timing_from_context(context, profile.names(), treatment, outcome)
         self.roles: dict[str, Role] = {
             treatment: Role(
                 name=treatment, role="treatment", source="user", evidence="chosen as treatment"
@@ -270,6 +292,7 @@ class _Proposal:
             return self._without_data(candidates, len(frame))
         kinds = {n: self.profile.column(n).kind for n in [self.t, self.y, *candidates]}
         self.matrix = BlockMatrix(encode(frame, kinds))
+        self.tests = DiscreteAwareTests(self.matrix)
         self.result.n_rows_screened = self.matrix.n
         candidates = self._outcome_kin(self._leakage(candidates, frame))
         discovery = self._discover(frame, kinds, candidates)
@@ -287,7 +310,8 @@ class _Proposal:
             if name in (self.t, self.y):
                 continue
             reason = exclusion_reason(self.profile, name)
-            timing = timing_hint(name, self.t, self.y)
+            # the user's description outranks the name
+            timing = self.described.get(name) or timing_hint(name, self.t, self.y)
             self.timing[name] = timing
             if self.profile.column(name).grouping:
                 groups.append(name)
@@ -296,6 +320,12 @@ class _Proposal:
             elif timing[0] == "after_outcome":
                 self._exclude(name, f"measured after the outcome ({timing[1]})", "heuristic")
             else:
+                if _is_period(name, self.profile):
+                    self._note(
+                        name,
+                        "the period of a panel: entered as categories (period fixed effects), "
+                        "never as a number, and never as a mediator",
+                    )
                 usable.append(name)
         return usable + self._choose_cluster(groups)
 
@@ -311,7 +341,11 @@ class _Proposal:
         data = self.df[[self.t, *groups]]
         assigned = [g for g in groups if (data.groupby(g)[self.t].nunique() <= 1).all()]
         sizes = {g: self.df[g].nunique() for g in groups}
-        chosen = max(assigned, key=sizes.get) if assigned else min(groups, key=sizes.get)
+        chosen = (
+            max(assigned, key=lambda g: sizes[g])
+            if assigned
+            else min(groups, key=lambda g: sizes[g])
+        )
         why = (
             f"{self.t} is constant within each of its {sizes[chosen]} groups (assigned by group)"
             if chosen in assigned
@@ -495,7 +529,7 @@ class _Proposal:
     # ----------------------------------------------------------------- discovery
 
     def _discover(
-        self, frame: pd.DataFrame, kinds: dict[str, str], candidates: list[str]
+        self, frame: pd.DataFrame, kinds: Mapping[str, str], candidates: list[str]
     ) -> DiscoveryResult:
         """Discovery on the columns most associated with treatment or outcome, with the
         name hints as tiers and treatment -> outcome required."""
@@ -542,7 +576,9 @@ class _Proposal:
             )
         return kept
 
-    def _downstream(self, candidates: list[str], discovery: DiscoveryResult) -> dict[str, str]:
+    def _downstream(
+        self, candidates: list[str], discovery: DiscoveryResult
+    ) -> dict[str, EdgeSource]:
         """Columns the data or names put after the treatment (name -> evidence source);
         those downstream of the outcome alone are excluded.
 
@@ -556,7 +592,7 @@ class _Proposal:
         after_t = nx.descendants(directed, self.t) if self.t in directed else set()
         after_y = nx.descendants(directed, self.y) if self.y in directed else set()
         anchors = self._anchors(discovery)
-        downstream: dict[str, str] = {}
+        downstream: dict[str, EdgeSource] = {}
         for name in candidates:
             timing, why = self.timing[name]
             if timing == "pre" or name in anchors:
@@ -571,14 +607,20 @@ class _Proposal:
                 )
                 continue
             if timing == "post":
-                self._note(name, f"after treatment by its name ({why})")
+                self._note(name, f"measured after the treatment ({why})")
                 downstream[name] = "heuristic"
                 continue
             oriented = f"{discovery.algorithm.upper()} orients it after {self.t}"
+            # its other discovered causes are held fixed too: holding the treatment fixed
+            # ties the treatment's causes to a column's other causes (a v-structure at the
+            # treatment), which would hide a column that is downstream. Either the linear
+            # test or, for categories, the stratified G-test may show the tie vanish.
+            held = [*anchors, *self._other_parents(name, directed, after_t)]
             checks = [
                 found
                 for a in anchors
-                if (found := across(self.matrix, name, a, self.t, self.y, anchors))
+                for tests in (self.tests, self.matrix)
+                if (found := across(tests, name, a, self.t, self.y, held))
             ]
             if any(needs_outcome for _, needs_outcome in checks):
                 self.after_outcome.add(name)
@@ -604,6 +646,38 @@ class _Proposal:
                     f"only through {self.t}, which would confirm it; taken as "
                     "measured before treatment",
                 )
+        return self._descendants_of(downstream, candidates, discovery)
+
+    def _other_parents(self, name: str, directed: nx.DiGraph, after_t: set[str]) -> list[str]:
+        """Discovery's causes of ``name`` other than the treatment and its descendants."""
+        if name not in directed:
+            return []
+        return [p for p in directed.predecessors(name) if p not in (self.t, self.y, *after_t)]
+
+    def _descendants_of(
+        self, downstream: dict[str, EdgeSource], candidates: list[str], discovery: DiscoveryResult
+    ) -> dict[str, EdgeSource]:
+        """A descendant of the treatment is never a confounder: a column discovery orients
+        out of one already placed downstream is downstream too (unless its name puts it
+        before the treatment, or it is the outcome's own descendant, excluded above)."""
+        directed, queue = discovery.directed(), list(downstream)
+        while queue:
+            parent = queue.pop()
+            for name in directed.successors(parent) if parent in directed else []:
+                if (
+                    name in downstream
+                    or name not in candidates
+                    or name in self.roles
+                    or self.timing[name][0] == "pre"
+                ):
+                    continue
+                self._note(
+                    name,
+                    f"{discovery.algorithm.upper()} orients it out of {parent}, which is "
+                    f"downstream of {self.t}: a descendant of the treatment, never a confounder",
+                )
+                downstream[name] = "data"
+                queue.append(name)
         return downstream
 
     # ----------------------------------------------------------------- edges
@@ -612,7 +686,7 @@ class _Proposal:
         return self.matrix.test(name, target, [g for g in given if g != name])
 
     def _edges(
-        self, pre: list[str], downstream: dict[str, str], discovery: DiscoveryResult
+        self, pre: list[str], downstream: dict[str, EdgeSource], discovery: DiscoveryResult
     ) -> list[Edge]:
         t, y = self.t, self.y
         skeleton = discovery.skeleton()
@@ -690,7 +764,7 @@ class _Proposal:
     def _covariate_edges(
         self,
         pre: list[str],
-        downstream: dict[str, str],
+        downstream: dict[str, EdgeSource],
         discovery: DiscoveryResult,
         fixed: list[Edge],
     ) -> list[Edge]:
@@ -710,7 +784,7 @@ class _Proposal:
             a, b = edge.a, edge.b
             wrong_way = order[a][0] > order[b][0]
             if edge.kind != "directed" or wrong_way:
-                a, b = sorted((a, b), key=order.get)
+                a, b = sorted((a, b), key=lambda node: order[node])
             if graph.has_node(b) and graph.has_node(a) and nx.has_path(graph, b, a):
                 a, b = b, a
                 if nx.has_path(graph, b, a):
@@ -731,7 +805,7 @@ class _Proposal:
     def _finish(
         self,
         pre: list[str],
-        downstream: dict[str, str],
+        downstream: dict[str, EdgeSource],
         edges: list[Edge],
         discovery: DiscoveryResult,
     ) -> ModelingResult:
@@ -748,11 +822,12 @@ class _Proposal:
             discovery,
         )
         self.result.reading = self._reading(discovery)
+        described = f", context={self.context!r}" if self.described else ""
         self.result.code = (
             "from causal_assistant.tools.data.intake import profile_table\n"
             "from causal_assistant.tools.model.modeling import propose_graph\n"
             f"proposal = propose_graph(df, profile_table(df), {self.t!r}, {self.y!r}, "
-            f"seed={self.seed})\n"
+            f"seed={self.seed}{described})\n"
         )
         return self.result
 
@@ -871,7 +946,7 @@ class _Proposal:
                     name=name,
                     role="descendant",
                     source="heuristic",
-                    evidence=f"after treatment by its name ({why})",
+                    evidence=f"measured after the treatment ({why})",
                 )
                 edges.append(Edge(cause=self.t, effect=name, source="heuristic", note=why))
                 continue

@@ -11,11 +11,13 @@ the worst pre-treatment one". This is the simple version of their method: it tre
 known (their honest intervals also account for estimating it), so it reads as a guide.
 """
 
-import numpy as np
 from pydantic import BaseModel
-from scipy import stats
 
 from causal_assistant.tools.errors import InputError
+from causal_assistant.tools.refute.portable_trends import (  # noqa: F401  (re-exported)
+    max_pre_change,
+    trend_bounds,
+)
 
 
 class PeriodBounds(BaseModel):
@@ -33,13 +35,6 @@ class TrendSensitivity(BaseModel):
     reading: str
 
 
-def max_pre_change(pre_estimates: list[float]) -> float:
-    """Largest change between consecutive pre-treatment coefficients, ending at the
-    reference period (normalized to zero)."""
-    path = np.append(np.asarray(pre_estimates, dtype=float), 0.0)
-    return float(np.max(np.abs(np.diff(path)))) if len(path) > 1 else 0.0
-
-
 def relative_magnitudes(
     post_estimates: list[float],
     post_se: list[float],
@@ -55,23 +50,13 @@ def relative_magnitudes(
         raise InputError("Relative magnitudes need at least one pre-treatment coefficient.")
     if m_bar < 0:
         raise InputError("M must be zero or more.")
-    d = max_pre_change(pre_estimates)
-    z = stats.norm.ppf(1 - alpha / 2)
-    periods = []
-    for k, (estimate, se) in enumerate(zip(post_estimates, post_se, strict=True)):
-        slack = (k + 1) * m_bar * d
-        margin = abs(estimate) - z * se
-        breakdown = max(margin, 0.0) / ((k + 1) * d) if d > 0 else None
-        periods.append(
-            PeriodBounds(
-                period=k,
-                estimate=float(estimate),
-                low=float(estimate - slack - z * se),
-                high=float(estimate + slack + z * se),
-                breakdown_m=None if breakdown is None else float(breakdown),
-            )
-        )
-    result = TrendSensitivity(m_bar=m_bar, max_pre_change=d, periods=periods, reading="")
+    d, periods = trend_bounds(post_estimates, post_se, pre_estimates, m_bar, alpha)
+    result = TrendSensitivity(
+        m_bar=m_bar,
+        max_pre_change=d,
+        periods=[PeriodBounds(**p) for p in periods],
+        reading="",
+    )
     result.reading = _reading(result)
     return result
 

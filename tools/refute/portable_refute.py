@@ -19,6 +19,12 @@ from scipy import special, stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors
 
+from causal_assistant.tools.model.independence import (
+    ci_inputs,
+    contradicted,
+    holm,
+    independence_test,
+)
 from causal_assistant.tools.portable import fit_effect
 
 
@@ -134,7 +140,32 @@ def draw_weights(kind, n_rows, sim_seeds):
     return counts
 
 
-def linear_effects(kind, treated, y, covariates, sim_seeds, row_block=65536):
+def linear_basis(kind, treated, covariates, cholesky_rows=200_000):
+    """The QR factors ``linear_effects`` works with: of the covariates and a constant for
+    the placebo and the random common cause, of the whole design for subsets and
+    resamples. Computed once per refuter, as every batch of draws shares them.
+
+    From ``cholesky_rows`` rows on, by Cholesky QR twice on columns scaled to unit length
+    (CholeskyQR2: two passes of a cross-product, orthogonal to machine precision when the
+    scaled design is not nearly collinear), several times faster than Householder there;
+    a design whose cross-product is not positive definite falls back to Householder."""
+    base = np.column_stack([np.ones(len(treated)), covariates])
+    if kind not in ("placebo_treatment", "random_common_cause"):
+        base = np.column_stack([base, treated])
+    if len(base) >= cholesky_rows:
+        norms = np.sqrt(np.einsum("ij,ij->j", base, base))
+        try:
+            q, r = base / np.where(norms > 0, norms, 1.0), np.eye(base.shape[1])
+            for _ in range(2):
+                step = np.linalg.cholesky(q.T @ q).T
+                q, r = q @ np.linalg.inv(step), step @ r
+            return q, r * norms[None, :]
+        except np.linalg.LinAlgError:
+            pass
+    return np.linalg.qr(base)
+
+
+def linear_effects(kind, treated, y, covariates, sim_seeds, row_block=65536, basis=None):
     """The treatment coefficient of ``y ~ 1 + treatment + covariates`` (DoWhy's linear
     regression) for a batch of simulations at once, by least squares on matrices instead of
     one model per draw.
@@ -144,13 +175,14 @@ def linear_effects(kind, treated, y, covariates, sim_seeds, row_block=65536):
     inner products (a shuffled treatment is residualised in one matrix product; a random
     column is partialled out in closed form). Subsets and resamples change the rows, so they
     solve the weighted normal equations of every draw, with the design orthonormalised once
-    (QR) so those small systems are well conditioned; rows are summed in blocks of a fixed
-    size so results do not depend on how draws are split among workers.
+    (QR) so those small systems are well conditioned; a subset's are the whole data's less
+    the rows it leaves out; a resample's rows are summed in blocks of a fixed size so
+    results do not depend on how draws are split among workers. ``basis``: the
+    factors from ``linear_basis``, when the caller has them.
     """
     n_rows = len(y)
-    base = np.column_stack([np.ones(n_rows), covariates])
+    q, r = basis if basis is not None else linear_basis(kind, treated, covariates)
     if kind in ("placebo_treatment", "random_common_cause"):
-        q = np.linalg.qr(base)[0]
         y_res = y - q @ (q.T @ y)
         t_res = treated - q @ (q.T @ treated)
         draws = np.column_stack([simulation_draw(kind, n_rows, s) for s in sim_seeds])
@@ -169,21 +201,32 @@ def linear_effects(kind, treated, y, covariates, sim_seeds, row_block=65536):
         across = float(t_res @ t_res) - tu**2 / uu
         effects = (float(t_res @ y_res) - tu * uy / uu) / across
         return [float(e) for e in effects]
-    design = np.column_stack([base, treated])
-    q, r = np.linalg.qr(design)
     width = q.shape[1]
-    upper = np.triu_indices(width)
-    counts = draw_weights(kind, n_rows, sim_seeds)
-    gram = np.zeros((len(sim_seeds), len(upper[0])))
-    moments = np.zeros((len(sim_seeds), width))
-    for start in range(0, n_rows, row_block):
-        block = slice(start, start + row_block)
-        qb, cb = q[block], counts[block]
-        gram += cb.T @ (qb[:, upper[0]] * qb[:, upper[1]])
-        moments += cb.T @ (qb * y[block, None])
-    systems = np.zeros((len(sim_seeds), width, width))
-    systems[:, upper[0], upper[1]] = gram
-    systems[:, upper[1], upper[0]] = gram
+    if kind == "data_subset":
+        # a subset keeps 80% of the rows: its normal equations are those of all rows less
+        # those of the fifth left out, a quarter of the work of summing the kept rows
+        whole, whole_y = q.T @ q, q.T @ y
+        systems = np.empty((len(sim_seeds), width, width))
+        moments = np.empty((len(sim_seeds), width))
+        for j, sim_seed in enumerate(sim_seeds):
+            out = np.ones(n_rows, dtype=bool)
+            out[simulation_draw(kind, n_rows, sim_seed)] = False
+            q_out = q[out]
+            systems[j] = whole - q_out.T @ q_out
+            moments[j] = whole_y - q_out.T @ y[out]
+    else:
+        upper = np.triu_indices(width)
+        counts = draw_weights(kind, n_rows, sim_seeds)
+        gram = np.zeros((len(sim_seeds), len(upper[0])))
+        moments = np.zeros((len(sim_seeds), width))
+        for start in range(0, n_rows, row_block):
+            block = slice(start, start + row_block)
+            qb, cb = q[block], counts[block]
+            gram += cb.T @ (qb[:, upper[0]] * qb[:, upper[1]])
+            moments += cb.T @ (qb * y[block, None])
+        systems = np.zeros((len(sim_seeds), width, width))
+        systems[:, upper[0], upper[1]] = gram
+        systems[:, upper[1], upper[0]] = gram
     inverse = np.linalg.pinv(systems, rcond=1e-10, hermitian=True)
     return [float(e) for e in np.einsum("sj,sj->s", inverse[:, -1, :], moments) / r[-1, -1]]
 
@@ -331,8 +374,9 @@ def simulate_refuter(
         # draws per task: as many as keep one (rows x draws) matrix near 20 million cells,
         # from the data's size only, so the batches are the same on any machine
         size = max(1, int(2e7 // max(len(frame), 1)))
+        basis = linear_basis(kind, arrays[0], arrays[2])
         tasks = [
-            joblib.delayed(linear_effects)(kind, *arrays, seeds[i : i + size])
+            joblib.delayed(linear_effects)(kind, *arrays, seeds[i : i + size], basis=basis)
             for i in range(0, n_simulations, size)
         ]
         prefer = "threads"
@@ -433,69 +477,39 @@ def implied_independences(graph):
     return tests
 
 
-def ci_test(frame, x_columns, y_columns, z_columns):
-    """Regression test of X independent of Y given Z; returns (p-value, partial correlation).
-
-    Both blocks are residualized on Z; each column of the smaller block is regressed on the
-    other block (an F-test, the partial-correlation t-test for single columns) and the
-    smallest p-value is Bonferroni-corrected across that block's columns.
-    """
-    n_rows = len(frame)
-    given = np.column_stack([np.ones(n_rows), frame[list(z_columns)].to_numpy(dtype=float)])
-
-    def residuals(columns):
-        values = frame[list(columns)].to_numpy(dtype=float)
-        return values - given @ np.linalg.lstsq(given, values, rcond=None)[0]
-
-    rx, ry = residuals(x_columns), residuals(y_columns)
-    if rx.shape[1] > ry.shape[1]:
-        rx, ry = ry, rx
-    q = max(np.linalg.matrix_rank(ry), 1)
-    dof = n_rows - given.shape[1] - q
-    best_p, best_r2 = 1.0, 0.0
-    for column in rx.T:
-        total = float(column @ column)
-        if total <= 1e-12 * n_rows or dof <= 0:
-            continue
-        left = column - ry @ np.linalg.lstsq(ry, column, rcond=None)[0]
-        r2 = min(max(1 - float(left @ left) / total, 0.0), 1 - 1e-15)
-        p = float(stats.f.sf((r2 / q) / ((1 - r2) / dof), q, dof))
-        best_p, best_r2 = min(best_p, p), max(best_r2, r2)
-    return min(1.0, best_p * rx.shape[1]), float(np.sqrt(best_r2))
+def graph_inputs(frame, graph, column_map):
+    """The shared test inputs (``ci_inputs``) over the graph's observed variables, each
+    variable's model columns forming one block."""
+    observed = [n for n, attrs in graph.nodes(data=True) if attrs.get("observed") != "no"]
+    return ci_inputs(
+        {name: frame[column_map.get(name, [name])].to_numpy(dtype=float) for name in observed}
+    )
 
 
-def holm(p_values):
-    """Holm's step-down adjusted p-values (statsmodels' version runs a garbage collection
-    per call, which dominates when hundreds of shuffled graphs are checked)."""
-    p = np.asarray(p_values, dtype=float)
-    order = np.argsort(p)
-    steps = np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order])
-    adjusted = np.empty_like(p)
-    adjusted[order] = np.minimum(steps, 1.0)
-    return adjusted
-
-
-def check_independences(frame, tests, column_map, cache, alpha=0.01, min_r=0.05):
-    """Run the tests (through ``cache``, shared across graphs) with Holm's correction. A test
-    is violated when its adjusted p-value is below ``alpha`` and the partial correlation is at
-    least ``min_r``, so a large sample does not flag dependences too weak to matter."""
+def check_independences(inputs, tests, cache, alpha=0.01, min_r=0.05):
+    """Run the tests (through ``cache``, shared across graphs) with Holm's correction and
+    the shared verdict (``contradicted``)."""
     rows = []
     for x, y, given in tests:
         key = (min(x, y), max(x, y), tuple(sorted(given)))
         if key not in cache:
-            cache[key] = ci_test(
-                frame,
-                column_map.get(key[0], [key[0]]),
-                column_map.get(key[1], [key[1]]),
-                [c for z in key[2] for c in column_map.get(z, [z])],
-            )
-        p, r = cache[key]
-        rows.append({"x": x, "y": y, "given": list(given), "p_value": p, "partial_r": r})
+            cache[key] = independence_test(inputs, key[0], key[1], list(key[2]))
+        found = cache[key]
+        rows.append(
+            {
+                "x": x,
+                "y": y,
+                "given": list(given),
+                "test": found["test"],
+                "p_value": found["p_value"],
+                "partial_r": abs(found["r"]),
+            }
+        )
     if rows:
         adjusted = holm([row["p_value"] for row in rows])
         for row, p in zip(rows, adjusted, strict=True):
             row["p_adjusted"] = float(p)
-            row["violated"] = bool(p < alpha and row["partial_r"] >= min_r)
+            row["violated"] = contradicted(p, row["partial_r"], alpha, min_r)
     return rows
 
 
@@ -513,16 +527,17 @@ def falsify_graph(
     """Test the conditional independences the graph implies on the prepared frame.
 
     Pass if none is violated, warn if at most ``warn_share`` of them are, fail otherwise;
-    ``alpha`` is strict because a failed check stops the analysis, and with Holm's correction
-    a correct graph then fails about once in a hundred analyses.
+    Each implied independence gets the critique's test and verdict
+    (``tools.model.independence``, whose ``ALPHA`` explains the level).
     The baseline re-tests ``n_permutations`` graphs of the same shape with the observed
     variables' names shuffled: a graph that fits no better than those carries little
     information. The reported p-value is the smallest Holm-adjusted one.
     """
     folded = variable_graph(graph, column_map)
     tests = implied_independences(folded)
-    cache = {}
-    rows = check_independences(frame, tests, column_map, cache, alpha, min_r)
+    inputs = graph_inputs(frame, folded, column_map)
+    cache: dict = {}
+    rows = check_independences(inputs, tests, cache, alpha, min_r)
     violated = sum(row["violated"] for row in rows)
     share = violated / len(rows) if rows else 0.0
     observed = [n for n, attrs in folded.nodes(data=True) if attrs.get("observed") != "no"]
@@ -531,7 +546,7 @@ def falsify_graph(
     for i in range(n_permutations if rows else 0):
         names = dict(zip(observed, rng.permutation(observed).tolist(), strict=True))
         shuffled = implied_independences(nx.relabel_nodes(folded, names))
-        checked = check_independences(frame, shuffled, column_map, cache, alpha, min_r)
+        checked = check_independences(inputs, shuffled, cache, alpha, min_r)
         shares.append(sum(r["violated"] for r in checked) / len(checked) if checked else 0.0)
         if progress is not None:
             progress((i + 1) / n_permutations)
@@ -555,6 +570,7 @@ PORTABLE_FUNCTIONS = (
     simulated_data,
     simulate_once,
     draw_weights,
+    linear_basis,
     linear_effects,
     logistic_batch,
     propensity_effects,
@@ -562,8 +578,7 @@ PORTABLE_FUNCTIONS = (
     summarize_simulations,
     variable_graph,
     implied_independences,
-    ci_test,
-    holm,
+    graph_inputs,
     check_independences,
     falsify_graph,
 )

@@ -17,11 +17,13 @@ import joblib
 import networkx as nx
 from pydantic import BaseModel
 
+import causal_assistant.tools.refute.portable_refute as portable_refute
+import causal_assistant.tools.refute.sensitivity as sensitivity
 from causal_assistant.tools.data.modeldata import ModelData
 from causal_assistant.tools.errors import InputError
 from causal_assistant.tools.estimate.estimation import EstimationResult
 from causal_assistant.tools.identify.identification import IdentificationResult
-from causal_assistant.tools.refute import portable_refute, sensitivity
+from causal_assistant.tools.model.independence import independence_test
 from causal_assistant.tools.results import ToolResult, WarningCode
 
 RefuterName = Literal[
@@ -50,6 +52,7 @@ FULL_ROWS = 100_000
 MIN_PERMUTATIONS, MAX_PERMUTATIONS = 20, 100
 PERMUTATION_WORK = 3e7
 SHUFFLED_GRAPH_COST = 0.1  # of the first pass, measured: most of its tests are cached
+TIMING_ROWS = 100_000  # batched simulations are timed on this many rows and scaled
 # Measured on 2 idle cores: loky workers start and import DoWhy in about 2.5 s, then run
 # fits about 2x faster than one process. Workers change only the speed, never the numbers,
 # so the choice may follow the machine's load.
@@ -270,10 +273,12 @@ def _time_simulation(
 ) -> float:
     """Seconds per bootstrap simulation (the dearest kind) by the path that will run; the
     batched paths are timed on a batch of up to 10 draws, after a warm-up, as one draw
-    alone costs them nearly as much as ten."""
+    alone costs them nearly as much as ten. Batched least squares costs in proportion to
+    the rows, so on a larger table it is timed on its first ``TIMING_ROWS`` and scaled."""
     e = est.estimate
+    rows = TIMING_ROWS if path == "batched" and len(data.frame) > TIMING_ROWS else None
     args = dict(
-        frame=data.frame,
+        frame=data.frame if rows is None else data.frame.iloc[:rows],
         graph=data.graph,
         treatment=data.model_treatment,
         outcome=data.model_outcome,
@@ -288,7 +293,8 @@ def _time_simulation(
         portable_refute.simulate_refuter("bootstrap", n_simulations=1, **args)
     began = time.perf_counter()
     portable_refute.simulate_refuter("bootstrap", n_simulations=sample, **args)
-    return (time.perf_counter() - began) / sample
+    scale = 1.0 if rows is None else len(data.frame) / rows
+    return (time.perf_counter() - began) / sample * scale
 
 
 def _instruments(data: ModelData, ident: IdentificationResult) -> list[str]:
@@ -304,14 +310,10 @@ def _time_graph(data: ModelData) -> tuple[float, int]:
     if not tests:
         return time.perf_counter() - began, 0
     listed = time.perf_counter()
+    inputs = portable_refute.graph_inputs(data.frame, folded, data.column_map)
     sample = tests[:: max(1, len(tests) // 3)][:3]  # conditioning sets differ in size
     for x, y, given in sample:
-        portable_refute.ci_test(
-            data.frame,
-            data.column_map.get(x, [x]),
-            data.column_map.get(y, [y]),
-            data.model_columns(list(given)),
-        )
+        independence_test(inputs, x, y, list(given))
     per_test = (time.perf_counter() - listed) / len(sample)
     return (listed - began) + len(tests) * per_test, len(tests)
 
@@ -515,6 +517,8 @@ def _share(value: float, estimate: float) -> str:
 def _placebo_reading(outcome: RefutationOutcome, data: ModelData, estimate: float) -> str:
     """What was done, then one sentence: what would have been worrying, and whether it
     happened, quoting the p-value the verdict rests on (so p = 0.04 never reads as chance)."""
+    # every simulation refuter reports its mean effect and p-value
+    assert outcome.new_effect is not None and outcome.p_value is not None
     d, p = outcome.details, _p(outcome.p_value)
     first = (
         f"Replacing {data.treatment} with a random shuffle of itself, which cannot affect "
@@ -568,6 +572,7 @@ STABILITY_TEXT = {
 
 
 def _stability_reading(outcome: RefutationOutcome, estimate: float) -> str:
+    assert outcome.new_effect is not None  # every simulation refuter reports its mean effect
     d = outcome.details
     template, cause = STABILITY_TEXT[outcome.name]
     first = template.format(
@@ -624,6 +629,7 @@ def _graph_reading(outcome: RefutationOutcome, data: ModelData) -> str:
             "The graph implies no conditional independence among the measured variables, "
             "so the data cannot contradict it. Only knowledge of the subject can support it."
         )
+    assert outcome.p_value is not None  # the smallest adjusted p-value of the tests run
     p = _p(outcome.p_value)
     worry = (
         "Worrying would have been a pair the graph calls independent that the data relate "

@@ -62,10 +62,10 @@ def risk_ratio_of(frame, treatment, outcome):
         base = float(y[~treated].mean() if treated.dtype == bool else y.mean())
         base = min(max(base, 1e-6), 1 - 1e-6)
 
-        def ratio(effect):
+        def risk_ratio(effect):
             return min(max(base + effect, 1e-6), 1 - 1e-6) / base
 
-        return ratio, "risk ratio at the untreated risk", None
+        return risk_ratio, "risk ratio at the untreated risk", None
     spread = float(y.std())
 
     def ratio(effect):
@@ -169,26 +169,48 @@ def ols_sensitivity(frame, treatment, outcome, adjustment, others=None, alpha=0.
     ``others`` measured but left out) its partial R² with treatment and outcome, the
     multiples of its strength that erase the estimate, make it insignificant or mask an
     effect the size of the interval's far limit, and the estimate and interval adjusted for
-    a confounder exactly as strong."""
-    y = frame[outcome].astype(float)
-    d = frame[treatment].astype(float)
-    in_model = [c for columns in adjustment.values() for c in columns]
+    a confounder exactly as strong.
 
-    def ols(target, columns):
-        design = sm.add_constant(frame[list(columns)].astype(float), has_constant="add")
-        return sm.OLS(target, design).fit()
+    The benchmarks' partial R² come from residual sums of squares of many regressions on
+    subsets of the same columns, so those are read off one matrix of centred cross-products
+    (scaled to correlations, a pseudo-inverse for collinear sets) instead of one fit over
+    all rows each: at a million rows that is one pass over the data instead of dozens."""
+    in_model = [c for columns in adjustment.values() for c in columns]
+    extra = [c for columns in (others or {}).values() for c in columns]
+    names = list(dict.fromkeys([treatment, outcome, *in_model, *extra]))
+    values = frame[names].to_numpy(dtype=float)
+    values -= values.mean(axis=0)
+    cross = values.T @ values
+    del values
+    scale = np.sqrt(np.diag(cross))
+    scale[scale == 0] = 1.0
+    corr = cross / np.outer(scale, scale)
+    where = {name: i for i, name in enumerate(names)}
+
+    def ssr(target, columns):
+        """Residual sum of squares of ``target`` on a constant and ``columns``."""
+        t, rows = where[target], [where[c] for c in dict.fromkeys(columns)]
+        explained = 0.0
+        if rows:
+            b = corr[rows, t]
+            explained = (
+                b @ np.linalg.pinv(corr[np.ix_(rows, rows)], rcond=1e-12, hermitian=True) @ b
+            )
+        return float(max(corr[t, t] - explained, 0.0) * scale[t] ** 2)
 
     def share(full_ssr, reduced_ssr):
-        return float(max(reduced_ssr - full_ssr, 0.0) / reduced_ssr)
+        return float(max(reduced_ssr - full_ssr, 0.0) / reduced_ssr) if reduced_ssr > 0 else 0.0
 
-    full = ols(y, [treatment, *in_model])
+    design = sm.add_constant(frame[[treatment, *in_model]].astype(float), has_constant="add")
+    full = sm.OLS(frame[outcome].astype(float), design).fit()
+    del design
     estimate, se, dof = float(full.params[treatment]), float(full.bse[treatment]), full.df_resid
     t_value = estimate / se
     t_crit = abs(stats.t.ppf(alpha / 2, dof))
     ci = (estimate - t_crit * se, estimate + t_crit * se)
     null = ci[0] <= 0 <= ci[1]
     far = ci[1] if abs(ci[1]) >= abs(ci[0]) else ci[0]
-    treatment_fit = ols(d, in_model)
+    treatment_ssr, full_ssr = ssr(treatment, in_model), ssr(outcome, [treatment, *in_model])
     strengths = []
     for name, columns in adjustment.items():
         rest = [c for c in in_model if c not in columns]
@@ -196,8 +218,8 @@ def ols_sensitivity(frame, treatment, outcome, adjustment, others=None, alpha=0.
             (
                 name,
                 True,
-                share(treatment_fit.ssr, ols(d, rest).ssr),
-                share(full.ssr, ols(y, [treatment, *rest]).ssr),
+                share(treatment_ssr, ssr(treatment, rest)),
+                share(full_ssr, ssr(outcome, [treatment, *rest])),
             )
         )
     for name, columns in (others or {}).items():
@@ -205,8 +227,8 @@ def ols_sensitivity(frame, treatment, outcome, adjustment, others=None, alpha=0.
             (
                 name,
                 False,
-                share(ols(d, [*in_model, *columns]).ssr, treatment_fit.ssr),
-                share(ols(y, [treatment, *in_model, *columns]).ssr, full.ssr),
+                share(ssr(treatment, [*in_model, *columns]), treatment_ssr),
+                share(ssr(outcome, [treatment, *in_model, *columns]), full_ssr),
             )
         )
     benchmarks = []
@@ -226,9 +248,8 @@ def ols_sensitivity(frame, treatment, outcome, adjustment, others=None, alpha=0.
             "adjusted_ci": None,
         }
         if r2_d < (0.5 if inside else 1.0):  # else its k = 1 bound explains all of treatment
-            adjusted, low, high = adjusted_effect(
-                estimate, se, dof, *benchmark_strength(1.0, r2_d, r2_y, inside), alpha
-            )
+            r2_dz, r2_yz = benchmark_strength(1.0, r2_d, r2_y, inside)
+            adjusted, low, high = adjusted_effect(estimate, se, dof, r2_dz, r2_yz, alpha)
             row["adjusted_estimate"], row["adjusted_ci"] = adjusted, [low, high]
         benchmarks.append(row)
     return {
@@ -404,7 +425,7 @@ def sensitivity_reading(status: str, details: dict, treatment: str, outcome: str
             f"{e_text}; {verdict}. With no measured covariate to benchmark against here, "
             "judge from what you know whether a confounder that strong is plausible."
         )
-    worst = details["worst"]
+    worst, linear = details["worst"], details["linear"]  # benchmarks come from the regression
     k = worst["strength_to_insignificance"]
     if not np.isfinite(k):
         first = (
