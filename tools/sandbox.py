@@ -79,6 +79,7 @@ _RUNNER = '''\
 """Sandbox prelude and epilogue: predefine DATA_PATH and df, run the code, keep its outputs."""
 import json
 import linecache
+import resource
 import sys
 import traceback
 from pathlib import Path
@@ -100,9 +101,23 @@ def load(path, loader_path):
     return scope["df"]
 
 
+def cap_processes(limit):
+    """Bind the process count inside our own user namespace, where only the sandbox counts.
+
+    The limit set from outside must leave room for the real user's other processes (the
+    kernel counts them too), so on its own it can let the code start a few more; here the
+    count is the sandbox's alone.
+    """
+    _, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_NPROC, (limit, limit))
+
+
 try:
     if data_path:
         namespace["df"] = load(data_path, sys.argv[4])
+    cap_processes(int(sys.argv[5]))
     exec(compile(source, "<code>", "exec"), namespace)
 except SystemExit:
     raise
@@ -584,6 +599,7 @@ def run_in_sandbox(
             data_copy,
             str(out),
             str(private / "loader.py"),
+            str(limits.max_processes),
         ]
         started = time.monotonic()
         process = subprocess.Popen(
