@@ -203,3 +203,17 @@ def test_intervals_cover_a_truth_on_the_edge_of_the_bounds():
         covered += bound.ci_low <= ENDPOINT_TRUTH <= bound.ci_high
     assert inside / draws < 0.7
     assert covered / draws >= 0.92
+
+
+def test_drawn_arm_moments_equal_those_of_the_drawn_rows():
+    """The bootstrap reads each resample's arm moments off its draw counts; they are the
+    moments of a copy of the drawn rows, and an arm no draw contains gives NaN as before."""
+    rng = np.random.default_rng(4)
+    y, t = rng.random(400), (rng.random(400) < 0.3).astype(float)
+    rows = rng.integers(0, 400, 400)
+    assert np.allclose(pb.drawn_arm_moments(y, t, rows), pb.arm_moments(y[rows], t[rows]))
+    untreated_only = np.flatnonzero(t == 0)[:50]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share, treated_mean, control_mean = pb.drawn_arm_moments(y, t, untreated_only)
+    assert share == 0 and np.isnan(treated_mean)
+    assert control_mean == pytest.approx(y[untreated_only].mean())

@@ -90,3 +90,17 @@ def test_g_test_matches_scipy_on_a_table() -> None:
     statistic, p_value, dof, _ = chi2_contingency(table, correction=False, lambda_="log-likelihood")
     assert found["statistic"] == pytest.approx(statistic)
     assert found["p_value"] == pytest.approx(p_value) and found["dof"] == dof
+
+
+@pytest.mark.parametrize("columns", [1, 2, 3])
+def test_level_codes_number_distinct_rows_in_lexicographic_order(columns):
+    """Codes by hashing each column equal np.unique's numbering of the distinct rows, so the
+    discrete tests see the same groups as before; too many levels give None."""
+    rng = np.random.default_rng(columns)
+    block = rng.integers(0, 2, size=(500, columns)).astype(float) * 2.5 - 1.0
+    levels, expected = np.unique(block, axis=0, return_inverse=True)
+    assert np.array_equal(independence.level_codes(block), expected.ravel())
+    assert len(levels) == 2**columns
+    wide = rng.integers(0, 3, size=(500, 2)).astype(float)  # 9 distinct rows > 8 levels
+    assert independence.level_codes(wide) is None
+    assert independence.level_codes(rng.normal(size=(500, 1))) is None

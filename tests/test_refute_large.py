@@ -33,12 +33,30 @@ def test_cholesky_basis_gives_householder_effects(arrays, kind):
     assert np.allclose(plain, fast, rtol=0, atol=1e-9)
 
 
-def test_subset_effects_are_least_squares_on_the_kept_rows(arrays):
+@pytest.mark.parametrize(("kind", "seed"), [("data_subset", 3), ("bootstrap", 5)])
+def test_effects_are_least_squares_on_the_drawn_rows(arrays, kind, seed):
+    """A subset's normal equations are all rows' less those left out; a resample's are
+    per-row products weighted by one-byte draw counts, summed in blocks: either way the
+    coefficient of least squares on the drawn rows, repeats included."""
     treated, y, covariates = arrays
-    seeds = pr.simulation_seeds("data_subset", 3, 4)
-    effects = pr.linear_effects("data_subset", treated, y, covariates, seeds)
+    seeds = pr.simulation_seeds(kind, seed, 4)
+    effects = pr.linear_effects(kind, treated, y, covariates, seeds, row_block=700)
     design = np.column_stack([np.ones(len(y)), covariates, treated])
-    for seed, effect in zip(seeds, effects, strict=True):
-        rows = pr.simulation_draw("data_subset", len(y), seed)
+    for sim_seed, effect in zip(seeds, effects, strict=True):
+        rows = pr.simulation_draw(kind, len(y), sim_seed)
         direct = np.linalg.lstsq(design[rows], y[rows], rcond=None)[0][-1]
         assert effect == pytest.approx(direct, abs=1e-9)
+
+
+def test_pair_products_are_the_upper_triangle_in_order(arrays):
+    _, _, covariates = arrays
+    upper = np.triu_indices(covariates.shape[1])
+    expected = covariates[:, upper[0]] * covariates[:, upper[1]]
+    assert np.array_equal(pr.pair_products(covariates, upper), expected)
+
+
+def test_draw_counts_stay_exact_beyond_one_byte(monkeypatch):
+    """Counts are kept as bytes; a row drawn more than 255 times widens them, not wraps."""
+    monkeypatch.setattr(pr, "simulation_draw", lambda kind, n_rows, seed: np.zeros(300, int))
+    counts = pr.draw_weights("bootstrap", 300, [1, 2])
+    assert counts[0].tolist() == [300, 300] and counts[1:].sum() == 0

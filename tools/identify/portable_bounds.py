@@ -25,6 +25,17 @@ def arm_moments(y, t):
     return t.mean(), y[t].mean(), y[~t].mean()
 
 
+def drawn_arm_moments(y, t, index):
+    """``arm_moments`` of the rows ``index`` draws (a resample repeats some), read off how
+    often each row is drawn: three weighted sums instead of copying the drawn rows."""
+    y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=float)
+    times = np.bincount(index, minlength=len(y)).astype(float)
+    # numpy scalars, so an arm left empty gives NaN (as an empty mean does), not an error
+    drawn, treated = times.sum(), times @ t
+    treated_sum, total = times @ (t * y), times @ y
+    return treated / drawn, treated_sum / treated, (total - treated_sum) / (drawn - treated)
+
+
 def potential_means(y, t, low, high, mtr=0, mts=0, moments=None):
     """Bounds on E[Y(1)] and E[Y(0)] (Manski 1990; Manski & Pepper 2000), or None.
 
@@ -208,13 +219,16 @@ def lee_bounds(y, t, observed):
     return float(low), float(high), float(share), 0
 
 
-def all_bounds(y, t, low, high, mtr, mts, miv=None, miv_direction=1, iv=None, balke_pearl=False):
+def all_bounds(
+    y, t, low, high, mtr, mts, miv=None, miv_direction=1, iv=None, balke_pearl=False, arms=None
+):
     """Every bound the data and the named columns allow, keyed by kind: no assumption,
     monotone response and selection (alone and together); with ``miv`` (levels of a
     monotone instrument) the MIV bounds; with ``iv`` (levels of an instrument) Manski's IV
-    bounds and, with ``balke_pearl`` (all three yes/no), Balke & Pearl's."""
+    bounds and, with ``balke_pearl`` (all three yes/no), Balke & Pearl's. ``arms``: the
+    rows' ``arm_moments`` when the caller has them (the first four need nothing else)."""
     y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=bool)
-    arms = arm_moments(y, t)
+    arms = arm_moments(y, t) if arms is None else arms
     found = {
         "no_assumption": effect_bounds(potential_means(y, t, low, high, moments=arms)),
         "mtr": effect_bounds(potential_means(y, t, low, high, mtr=mtr, moments=arms)),
@@ -235,7 +249,12 @@ def all_bounds(y, t, low, high, mtr, mts, miv=None, miv_direction=1, iv=None, ba
 
 def bounds_on_rows(index, y, t, low, high, mtr, mts, miv=None, iv=None, **options):
     """``all_bounds`` on the rows ``index`` selects (the whole data or a resample): a plain
-    function rather than a closure, so the exported script can hand it to the bootstrap."""
+    function rather than a closure, so the exported script can hand it to the bootstrap.
+    Without an instrument the bounds need only the arms' moments, which are read off the
+    draw counts rather than a copy of the drawn rows."""
+    if miv is None and iv is None:
+        arms = drawn_arm_moments(y, t, index)
+        return all_bounds(y, t, low, high, mtr, mts, arms=arms, **options)
     return all_bounds(
         y[index],
         t[index],
@@ -289,6 +308,7 @@ def imbens_manski(low, high, se_low, se_high, level=0.95):
 
 PORTABLE_FUNCTIONS = (
     arm_moments,
+    drawn_arm_moments,
     potential_means,
     effect_bounds,
     level_means,

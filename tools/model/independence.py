@@ -49,13 +49,21 @@ def level_codes(block, max_levels=8):
         return np.zeros(block.shape[0], dtype=int)
     if block.shape[1] >= max_levels:
         return None
-    if block.shape[1] == 1:
-        if len(pd.unique(block[:1000, 0])) > max_levels:  # a continuous column, cheaply
+    # Each column's sorted codes, then one mixed-radix key per row (first column most
+    # significant): the rows' lexicographic order, as np.unique(axis=0) gives, by hashing
+    # instead of sorting rows (seconds at a million rows).
+    key = np.zeros(block.shape[0], dtype=np.int64)
+    for column in block.T:
+        if len(pd.unique(column[:1000])) > max_levels:  # a continuous column, cheaply
             return None
-        codes, levels = pd.factorize(block[:, 0], sort=True)
-        return codes if len(levels) <= max_levels else None
-    levels, codes = np.unique(block, axis=0, return_inverse=True)
-    return codes.ravel() if len(levels) <= max_levels else None
+        codes, levels = pd.factorize(column, sort=True)
+        if len(levels) > max_levels:
+            return None
+        key = key * len(levels) + codes
+    if block.shape[1] == 1:
+        return key
+    codes, levels = pd.factorize(key, sort=True)
+    return codes if len(levels) <= max_levels else None
 
 
 def ci_inputs(blocks):

@@ -133,11 +133,28 @@ def simulate_once(
 def draw_weights(kind, n_rows, sim_seeds):
     """The rows of each subset or resample as an (n_rows, draws) matrix of counts (0/1 for
     a subset, multinomial for a bootstrap): a weighted fit on all rows with these weights is
-    the fit on the drawn rows."""
-    counts = np.zeros((n_rows, len(sim_seeds)))
+    the fit on the drawn rows. Held as bytes, an eighth of the memory of floats, so one
+    matrix holds many draws; widened in the (astronomically unlikely) case of a row drawn
+    more than 255 times, so the counts are always exact."""
+    counts = np.zeros((n_rows, len(sim_seeds)), dtype=np.uint8)
     for j, sim_seed in enumerate(sim_seeds):
-        counts[:, j] = np.bincount(simulation_draw(kind, n_rows, sim_seed), minlength=n_rows)
+        drawn = np.bincount(simulation_draw(kind, n_rows, sim_seed), minlength=n_rows)
+        if drawn.max(initial=0) > np.iinfo(counts.dtype).max:
+            counts = counts.astype(np.int64)
+        counts[:, j] = drawn
     return counts
+
+
+def pair_products(q, upper):
+    """Every product q[:, i] * q[:, j] for i <= j (the pairs ``upper`` lists, row-major),
+    one row per row of ``q``: written slice by slice into one array, as gathering the two
+    factors by fancy indexing would build two more arrays of the same size first."""
+    products = np.empty((len(q), len(upper[0])))
+    start, width = 0, q.shape[1]
+    for i in range(width):
+        np.multiply(q[:, i:], q[:, i : i + 1], out=products[:, start : start + width - i])
+        start += width - i
+    return products
 
 
 def linear_basis(kind, treated, covariates, cholesky_rows=200_000):
@@ -221,8 +238,8 @@ def linear_effects(kind, treated, y, covariates, sim_seeds, row_block=65536, bas
         moments = np.zeros((len(sim_seeds), width))
         for start in range(0, n_rows, row_block):
             block = slice(start, start + row_block)
-            qb, cb = q[block], counts[block]
-            gram += cb.T @ (qb[:, upper[0]] * qb[:, upper[1]])
+            qb, cb = q[block], counts[block].astype(float)
+            gram += cb.T @ pair_products(qb, upper)
             moments += cb.T @ (qb * y[block, None])
         systems = np.zeros((len(sim_seeds), width, width))
         systems[:, upper[0], upper[1]] = gram
@@ -371,9 +388,12 @@ def simulate_refuter(
     direct = ["backdoor.propensity_score_weighting", "backdoor.propensity_score_matching"]
     prefer = "processes"
     if backdoor and method == "backdoor.linear_regression":
-        # draws per task: as many as keep one (rows x draws) matrix near 20 million cells,
-        # from the data's size only, so the batches are the same on any machine
-        size = max(1, int(2e7 // max(len(frame), 1)))
+        # draws per task: as many as keep one (rows x draws) matrix near 160 MB (20 million
+        # floats, or 160 million of the resamples' one-byte counts), from the data's size
+        # only, so the batches are the same on any machine; fewer tasks for resamples also
+        # means their per-row products are formed fewer times
+        cells = 1.6e8 if kind == "bootstrap" else 2e7
+        size = max(1, int(cells // max(len(frame), 1)))
         basis = linear_basis(kind, arrays[0], arrays[2])
         tasks = [
             joblib.delayed(linear_effects)(kind, *arrays, seeds[i : i + size], basis=basis)
@@ -570,6 +590,7 @@ PORTABLE_FUNCTIONS = (
     simulated_data,
     simulate_once,
     draw_weights,
+    pair_products,
     linear_basis,
     linear_effects,
     logistic_batch,
