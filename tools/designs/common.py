@@ -119,3 +119,22 @@ def read_check(
         reading=f"{reading}: {verdicts[check['status']]}.",
         **fields,
     )
+
+
+def read_sensitivity(check: Mapping[str, Any], result: Any, rule: str, threat: str) -> DesignCheck:
+    """A design's sensitivity check (judged by portable code) with its model's reading and
+    rule; for an interval that already includes zero, the reading says there is nothing to
+    overturn and what the range shows instead (how large an effect ``threat`` could mask)."""
+    reading = f"{result.reading} {rule}"
+    if check["null"]:
+        reading += (
+            " The interval already includes zero, so there is nothing to explain away; the "
+            f"range shows how large an effect {threat} could be masking."
+        )
+    return DesignCheck(
+        name=check["name"],
+        status=check["status"],
+        statistic=check["statistic"],
+        reading=reading,
+        details=result.model_dump(mode="json"),
+    )

@@ -36,6 +36,7 @@ from causal_assistant.tools.designs.common import (
     outcome_scale,
     portable_snippet,
     read_check,
+    read_sensitivity,
     words,
 )
 from causal_assistant.tools.errors import InputError
@@ -493,22 +494,11 @@ def _trend_sensitivity_check(check: dict[str, Any]) -> DesignCheck:
     first-period effect (the verdict is ``event_trend_sensitivity``'s)."""
     post, se, pre = check["inputs"]
     result = relative_magnitudes(post, se, pre, m_bar=1.0)
-    reading = result.reading + (
-        " Rule: warn when a drift no larger than the largest pre-adoption change (M = 1) "
+    rule = (
+        "Rule: warn when a drift no larger than the largest pre-adoption change (M = 1) "
         "could put zero inside the first period's interval."
     )
-    if check["null"]:
-        reading += (
-            " That interval includes zero already, so there is nothing to explain away; the "
-            "range shows how large an effect such a drift could be masking."
-        )
-    return DesignCheck(
-        name=check["name"],
-        status=check["status"],
-        statistic=check["statistic"],
-        reading=reading,
-        details=result.model_dump(mode="json"),
-    )
+    return read_sensitivity(check, result, rule, "such a drift")
 
 
 did = register(DifferenceInDifferences())

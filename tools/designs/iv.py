@@ -35,6 +35,7 @@ from causal_assistant.tools.designs.common import (
     context_says,
     covariate_candidates,
     outcome_scale,
+    read_sensitivity,
     spec_graph,
 )
 from causal_assistant.tools.designs.defining import (
@@ -465,19 +466,7 @@ def exclusion_sensitivity_check(frame: pd.DataFrame, spec: DesignSpec) -> Design
         f"{DIRECT_SHARE:.0%} of its whole association with {spec.outcome} "
         f"({check['reach']:.3g} per unit) could put zero inside the interval."
     )
-    reading = result.reading + " " + rule
-    if check["null"]:
-        reading += (
-            " The interval already includes zero, so there is nothing to explain away; the "
-            "range shows how large an effect such a direct path could be masking."
-        )
-    return DesignCheck(
-        name=check["name"],
-        status=check["status"],
-        statistic=check["statistic"],
-        reading=reading,
-        details=result.model_dump(mode="json"),
-    )
+    return read_sensitivity(check, result, rule, "such a direct path")
 
 
 IV = register(IVDesign())
